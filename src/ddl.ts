@@ -1,0 +1,260 @@
+/**
+ * Pure: Drizzle table definitions to the shapes Postgres reports and the SQL that creates or
+ * drops them. Nothing here executes anything; the caller does.
+ *
+ * A `TableShape` is the table as Postgres's catalog describes it (`format_type`, `pg_get_expr`,
+ * `pg_get_constraintdef`, the `USING ...` part of `pg_get_indexdef`), so the catalog check can
+ * compare strings, and the `CREATE` statements are rendered from the same shape.
+ */
+import { is, SQL } from 'drizzle-orm';
+import { getTableConfig, PgDialect, PgTable, type PgColumn } from 'drizzle-orm/pg-core';
+import { AsyncmqPostgresError } from './errors.js';
+import { describeSetting, MAX_IDENTIFIER_BYTES, type AsyncmqSettings } from './settings.js';
+
+export interface ColumnShape {
+  name: string;
+  /** The type as written in `CREATE TABLE` (`serial`, `timestamp`). */
+  sqlType: string;
+  /** The type as `format_type()` reports it (`integer`, `timestamp without time zone`). */
+  type: string;
+  notNull: boolean;
+  /** The default as `pg_get_expr()` reports it; serial columns report `nextval(...)`. */
+  default: string | undefined;
+  serial: boolean;
+}
+
+export interface ConstraintShape {
+  name: string;
+  kind: 'PRIMARY KEY' | 'UNIQUE' | 'UNIQUE NULLS NOT DISTINCT';
+  columns: string[];
+}
+
+export interface IndexShape {
+  name: string;
+  unique: boolean;
+  method: string;
+  columns: string[];
+}
+
+export interface TableShape {
+  name: string;
+  /** The namespace, or undefined for unqualified names (the session's `current_schema()`). */
+  schema: string | undefined;
+  columns: ColumnShape[];
+  constraints: ConstraintShape[];
+  indexes: IndexShape[];
+  /** Names of the sequences that serial columns create. */
+  sequences: string[];
+}
+
+/** A named set of tables, as `createAsyncmqSchema` returns it. */
+export type TableSet = Record<string, PgTable>;
+
+const dialect = new PgDialect();
+
+/** Postgres prints an identifier bare when it can; ours always can, but others' may not. */
+export function pgIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdent(name);
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function qualifiedName(schema: string | undefined, name: string): string {
+  return schema === undefined ? quoteIdent(name) : `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}
+
+const SERIAL_TYPES: Record<string, string> = { serial: 'integer', bigserial: 'bigint', smallserial: 'smallint' };
+
+function catalogType(sqlType: string): string {
+  if (SERIAL_TYPES[sqlType]) return SERIAL_TYPES[sqlType];
+  const ts = /^(timestamp|time)(\(\d+\))?( with time zone)?$/.exec(sqlType);
+  if (ts) return `${ts[1]}${ts[2] ?? ''} ${ts[3] ? 'with' : 'without'} time zone`;
+  return sqlType;
+}
+
+function renderDefault(column: PgColumn, table: string): string | undefined {
+  const value = column.default;
+  if (!column.hasDefault || value === undefined) return undefined;
+  if (is(value, SQL)) {
+    const query = dialect.sqlToQuery(value);
+    if (query.params.length === 0) return query.sql;
+  } else if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value) && value >= 0)) {
+    return String(value);
+  }
+  throw new AsyncmqPostgresError(
+    'ASYNCMQ_INVALID_SETTING',
+    `column ${table}.${column.name}: this default cannot be rendered to SQL by asyncmq-postgres`,
+  );
+}
+
+/** The shape of one Drizzle table; `namespace` stands in where the table has no schema of its own. */
+export function describeTable(table: PgTable, namespace?: string): TableShape {
+  const config = getTableConfig(table);
+  const pkColumns = new Set(config.primaryKeys.flatMap((pk) => pk.columns.map((c) => c.name)));
+  const names = (cols: readonly { name: string }[]) => cols.map((c) => c.name);
+
+  const columns = config.columns.map((column): ColumnShape => {
+    const sqlType = column.getSQLType();
+    const serial = sqlType in SERIAL_TYPES;
+    return {
+      name: column.name,
+      sqlType,
+      type: catalogType(sqlType),
+      notNull: column.notNull || column.primary || serial || pkColumns.has(column.name),
+      default: serial ? `nextval('${config.name}_${column.name}_seq'::regclass)` : renderDefault(column, config.name),
+      serial,
+    };
+  });
+
+  const uniqueKind = (notDistinct: boolean): ConstraintShape['kind'] => (notDistinct ? 'UNIQUE NULLS NOT DISTINCT' : 'UNIQUE');
+  const constraints: ConstraintShape[] = [
+    ...config.columns
+      .filter((c) => c.primary)
+      .map((c) => ({ name: `${config.name}_pkey`, kind: 'PRIMARY KEY' as const, columns: [c.name] })),
+    ...config.primaryKeys.map((pk) => ({ name: pk.getName(), kind: 'PRIMARY KEY' as const, columns: names(pk.columns) })),
+    ...config.columns
+      .filter((c) => c.isUnique)
+      .map((c) => ({
+        name: c.uniqueName ?? `${config.name}_${c.name}_key`,
+        kind: uniqueKind(c.uniqueType === 'not distinct'),
+        columns: [c.name],
+      })),
+    ...config.uniqueConstraints.map((u) => ({
+      name: u.getName() ?? `${config.name}_${names(u.columns).join('_')}_key`,
+      kind: uniqueKind(u.nullsNotDistinct),
+      columns: names(u.columns),
+    })),
+  ];
+
+  const indexes = config.indexes.map((index): IndexShape => {
+    const { name, columns: keys, unique, method, where } = index.config;
+    const named = keys.filter((k): k is PgColumn => !is(k, SQL) && typeof (k as PgColumn).name === 'string');
+    if (!name || where || named.length !== keys.length) {
+      throw new AsyncmqPostgresError(
+        'ASYNCMQ_INVALID_SETTING',
+        `index ${name ?? '(unnamed)'} on ${config.name}: only named indexes over plain columns are supported`,
+      );
+    }
+    return { name, unique, method: method ?? 'btree', columns: names(named) };
+  });
+
+  return {
+    name: config.name,
+    schema: config.schema ?? namespace,
+    columns,
+    constraints,
+    indexes,
+    sequences: columns.filter((c) => c.serial).map((c) => `${config.name}_${c.name}_seq`),
+  };
+}
+
+export function describeTables(tables: TableSet, namespace?: string): TableShape[] {
+  return Object.values(tables).map((table) => describeTable(table, namespace));
+}
+
+/** Every relation name a table brings into its namespace: itself, its indexes, its sequences. */
+export function relationNames(shape: TableShape): string[] {
+  return [shape.name, ...shape.constraints.map((c) => c.name), ...shape.indexes.map((i) => i.name), ...shape.sequences];
+}
+
+/**
+ * Refuses names Postgres would truncate or that would collide. A name over 63 bytes is cut
+ * silently, so `idx_<jobs>_status` and `idx_<jobs>_delay_until` can end up the same name and
+ * `IF NOT EXISTS` would skip an index; the error gives the longest table name that fits.
+ */
+export function checkDerivedNames(settingOf: Partial<Record<keyof AsyncmqSettings, PgTable>>): void {
+  const owner = new Map<string, string>();
+  for (const [key, table] of Object.entries(settingOf) as [keyof AsyncmqSettings, PgTable][]) {
+    const shape = describeTable(table);
+    const names = relationNames(shape);
+    const longest = names.reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
+    const extra = Buffer.byteLength(longest) - Buffer.byteLength(shape.name);
+    if (Buffer.byteLength(longest) > MAX_IDENTIFIER_BYTES) {
+      throw new AsyncmqPostgresError(
+        'ASYNCMQ_INVALID_NAME',
+        `${describeSetting(key)} is ${Buffer.byteLength(shape.name)} bytes long, so the name ${longest} derived from it ` +
+          `would exceed Postgres's ${MAX_IDENTIFIER_BYTES}-byte limit and be truncated; use at most ${MAX_IDENTIFIER_BYTES - extra} bytes`,
+        { setting: key },
+      );
+    }
+    for (const name of names) {
+      const other = owner.get(name);
+      if (other && other !== shape.name) {
+        throw new AsyncmqPostgresError(
+          'ASYNCMQ_INVALID_NAME',
+          `${describeSetting(key)}: the name ${name} would be used by both ${other} and ${shape.name}`,
+          { setting: key },
+        );
+      }
+      owner.set(name, shape.name);
+    }
+  }
+}
+
+/** A constraint as `pg_get_constraintdef()` prints it: `PRIMARY KEY (id)`. */
+export function constraintDefinition(c: ConstraintShape): string {
+  return `${c.kind} (${c.columns.map(pgIdent).join(', ')})`;
+}
+
+/**
+ * What makes two indexes the same whatever their names, in `pg_get_indexdef()`'s words:
+ * `USING btree (queue_name)`, with `UNIQUE ` in front for a unique index.
+ */
+export function indexDefinition(i: IndexShape): string {
+  return `${i.unique ? 'UNIQUE ' : ''}USING ${i.method} (${i.columns.map(pgIdent).join(', ')})`;
+}
+
+export function renderCreateSchema(schema: string): string {
+  return `CREATE SCHEMA ${quoteIdent(schema)}`;
+}
+
+export function renderCreateTable(shape: TableShape): string {
+  const columns = shape.columns.map((c) => {
+    const nullability = c.notNull ? ' NOT NULL' : '';
+    const fallback = !c.serial && c.default !== undefined ? ` DEFAULT ${c.default}` : '';
+    return `${quoteIdent(c.name)} ${c.sqlType}${nullability}${fallback}`;
+  });
+  const constraints = shape.constraints.map((c) => `CONSTRAINT ${quoteIdent(c.name)} ${c.kind} (${quoteList(c.columns)})`);
+  return `CREATE TABLE ${qualifiedName(shape.schema, shape.name)} (\n  ${[...columns, ...constraints].join(',\n  ')}\n)`;
+}
+
+export function renderCreateIndex(
+  shape: TableShape,
+  index: IndexShape,
+  options: { concurrently?: boolean; ifNotExists?: boolean } = {},
+): string {
+  const concurrently = options.concurrently ? 'CONCURRENTLY ' : '';
+  const ifNotExists = options.ifNotExists ? 'IF NOT EXISTS ' : '';
+  return (
+    `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${concurrently}${ifNotExists}${quoteIdent(index.name)} ` +
+    `ON ${qualifiedName(shape.schema, shape.name)} USING ${index.method} (${quoteList(index.columns)})`
+  );
+}
+
+export function renderDropTable(shape: TableShape): string {
+  // No CASCADE: an app's view or foreign key on these tables is not ours to drop.
+  return `DROP TABLE IF EXISTS ${qualifiedName(shape.schema, shape.name)}`;
+}
+
+export function renderDropIndex(schema: string | undefined, name: string, options: { concurrently?: boolean } = {}): string {
+  return `DROP INDEX ${options.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS ${qualifiedName(schema, name)}`;
+}
+
+/** Every statement install runs on an empty database, in order. */
+export function renderInstallStatements(shapes: readonly TableShape[], createSchema?: string): string[] {
+  return [
+    ...(createSchema ? [renderCreateSchema(createSchema)] : []),
+    ...shapes.map(renderCreateTable),
+    ...shapes.flatMap((shape) => shape.indexes.map((index) => renderCreateIndex(shape, index))),
+  ];
+}
+
+export function renderDropStatements(shapes: readonly TableShape[]): string[] {
+  return shapes.map(renderDropTable);
+}
+
+function quoteList(columns: readonly string[]): string {
+  return columns.map(quoteIdent).join(', ');
+}

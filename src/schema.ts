@@ -1,0 +1,33 @@
+/**
+ * The `asyncmq-postgres/schema` entry: the table factory, and the three tables built once, at
+ * import, from the `ASYNCMQ_*` environment, so `ASYNCMQ_POSTGRES_JOBS_TABLE_NAME=x npx
+ * drizzle-kit generate` follows the names. Apps re-export this from their own Drizzle schema;
+ * drizzle-kit loads it through a CommonJS require hook, so no top-level await, and nothing here
+ * imports postgres.js or drizzle-kit.
+ */
+import { pickNames, settingsFromEnv } from './settings.js';
+import { createAsyncmqSchema } from './tables.js';
+
+const fromEnv = createAsyncmqSchema(pickNames(settingsFromEnv()));
+
+/** The jobs table, named by the `ASYNCMQ_*` environment at import (default `asyncmq_jobs`). */
+export const asyncmqJobs = fromEnv.jobs;
+/** The repeatables table, named by the environment at import (default `asyncmq_repeatables`). */
+export const asyncmqRepeatables = fromEnv.repeatables;
+/** The cancelled-jobs table, named by the environment at import (default `asyncmq_cancelled_jobs`). */
+export const asyncmqCancelledJobs = fromEnv.cancelledJobs;
+
+export type AsyncmqJob = typeof asyncmqJobs.$inferSelect;
+export type NewAsyncmqJob = typeof asyncmqJobs.$inferInsert;
+export type AsyncmqRepeatable = typeof asyncmqRepeatables.$inferSelect;
+export type AsyncmqCancelledJob = typeof asyncmqCancelledJobs.$inferSelect;
+
+export {
+  ASYNCMQ_JOB_STATUSES,
+  createAsyncmqSchema,
+  type AsyncmqJobRecord,
+  type AsyncmqJobStatus,
+  type AsyncmqRepeatableDefinition,
+  type AsyncmqSchema,
+} from './tables.js';
+export type { AsyncmqNames, IndexProfile } from './settings.js';

@@ -1,0 +1,204 @@
+/**
+ * The settings vocabulary: names, environment variables, defaults and validation.
+ *
+ * Every setting mirrors AsyncMQ's own (`settings.postgres_jobs_table_name` becomes
+ * `postgresJobsTableName`) and has one `ASYNCMQ_*` environment variable. Precedence, everywhere:
+ * an explicit option, then the per-call `settings` object, then the environment, then the
+ * seed's default. This module is pure and imports nothing that talks to a database, so the
+ * `./schema` entry can use it.
+ */
+import { AsyncmqPostgresError } from './errors.js';
+
+/** `seed`: exactly AsyncMQ 0.1's three indexes. `queue`: those plus the indexes its hot queries need. */
+export const INDEX_PROFILES = ['seed', 'queue'] as const;
+export type IndexProfile = (typeof INDEX_PROFILES)[number];
+
+/** The settings that name things: everything the table definitions depend on. */
+export interface AsyncmqNames {
+  postgresJobsTableName?: string;
+  postgresRepeatablesTableName?: string;
+  postgresCancelledJobsTableName?: string;
+  /** A Postgres schema (namespace) for the tables; unset means unqualified names, as AsyncMQ does. */
+  postgresSchema?: string;
+  postgresIndexes?: IndexProfile;
+}
+
+/** Options passed to `postgres()` (postgres.js); AsyncMQ's asyncpg names are accepted too. */
+export type PoolOptions = Record<string, unknown>;
+
+export interface AsyncmqSettings extends AsyncmqNames {
+  asyncmqPostgresBackendUrl?: string;
+  asyncmqPostgresPoolOptions?: PoolOptions;
+  /** Milliseconds any lock wait may take before install or drop gives up. Default 10000. */
+  postgresLockTimeout?: number;
+}
+
+export type ResolvedNames = Required<Omit<AsyncmqNames, 'postgresSchema'>> & { postgresSchema: string | undefined };
+
+export const ENV_VARS = {
+  asyncmqPostgresBackendUrl: 'ASYNCMQ_POSTGRES_BACKEND_URL',
+  asyncmqPostgresPoolOptions: 'ASYNCMQ_POSTGRES_POOL_OPTIONS',
+  postgresJobsTableName: 'ASYNCMQ_POSTGRES_JOBS_TABLE_NAME',
+  postgresRepeatablesTableName: 'ASYNCMQ_POSTGRES_REPEATABLES_TABLE_NAME',
+  postgresCancelledJobsTableName: 'ASYNCMQ_POSTGRES_CANCELLED_JOBS_TABLE_NAME',
+  postgresSchema: 'ASYNCMQ_POSTGRES_SCHEMA',
+  postgresIndexes: 'ASYNCMQ_POSTGRES_INDEXES',
+  postgresLockTimeout: 'ASYNCMQ_POSTGRES_LOCK_TIMEOUT',
+} as const satisfies Record<keyof AsyncmqSettings, string>;
+
+export const DEFAULT_NAMES: ResolvedNames = {
+  postgresJobsTableName: 'asyncmq_jobs',
+  postgresRepeatablesTableName: 'asyncmq_repeatables',
+  postgresCancelledJobsTableName: 'asyncmq_cancelled_jobs',
+  postgresSchema: undefined,
+  postgresIndexes: 'seed',
+};
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** Postgres's limit on identifiers, in bytes; longer names are silently truncated. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+/** How a setting is named in messages: both the option and the environment variable. */
+export function describeSetting(key: keyof AsyncmqSettings): string {
+  return `${key} (${ENV_VARS[key]})`;
+}
+
+/**
+ * Postgres's reserved key words (`pg_get_keywords()` where `catcode = 'R'`). AsyncMQ puts
+ * table names into its SQL unquoted, where a reserved word is a syntax error.
+ */
+const RESERVED = new Set(
+  ('all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
+    'current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc ' +
+    'distinct do else end except false fetch for foreign from grant group having in initially intersect into ' +
+    'lateral leading limit localtime localtimestamp not null offset on only or order placing primary references ' +
+    'returning select session_user some symmetric system_user table then to trailing true union unique user using ' +
+    'variadic when where window with').split(' '),
+);
+
+const NAME_KEYS = ['postgresJobsTableName', 'postgresRepeatablesTableName', 'postgresCancelledJobsTableName'] as const;
+
+/**
+ * Refuses a name that AsyncMQ's unquoted SQL would read as another name (`MyJobs` folds to
+ * `myjobs`), that is not an identifier at all, or that Postgres would truncate.
+ */
+export function validateIdentifier(key: keyof AsyncmqSettings, value: unknown): string {
+  const setting = describeSetting(key);
+  const fail = (why: string): never => {
+    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_NAME', `${setting} ${why}`, { setting: key });
+  };
+  if (typeof value !== 'string') return fail(`must be a string, got ${typeof value}`);
+  const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);
+  if (!/^[a-z_][a-z0-9_]*$/.test(value)) {
+    fail(
+      `is ${shown}: use a plain lowercase identifier ([a-z_][a-z0-9_]*), because AsyncMQ writes the name unquoted ` +
+        `into its SQL, where any other spelling means a different name or a syntax error`,
+    );
+  }
+  if (RESERVED.has(value)) fail(`is ${shown}, a reserved word in Postgres`);
+  if (Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES) {
+    fail(`is ${Buffer.byteLength(value)} bytes long; Postgres truncates names over ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
+  if (key === 'postgresSchema' && value.startsWith('pg_')) fail(`is ${shown}: names starting with pg_ are reserved`);
+  return value;
+}
+
+/** Fills in the seed's defaults (never the environment) and validates every name. */
+export function resolveNames(names: AsyncmqNames = {}): ResolvedNames {
+  const given = withoutUndefined(names);
+  const resolved: ResolvedNames = { ...DEFAULT_NAMES, ...given };
+  for (const key of NAME_KEYS) validateIdentifier(key, resolved[key]);
+  if (resolved.postgresSchema !== undefined) validateIdentifier('postgresSchema', resolved.postgresSchema);
+  if (!(INDEX_PROFILES as readonly unknown[]).includes(resolved.postgresIndexes)) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_SETTING',
+      `${describeSetting('postgresIndexes')} is ${JSON.stringify(resolved.postgresIndexes)}; expected one of ${INDEX_PROFILES.join(', ')}`,
+      { setting: 'postgresIndexes' },
+    );
+  }
+  const seen = new Map<string, string>();
+  for (const key of NAME_KEYS) {
+    const other = seen.get(resolved[key]);
+    if (other) {
+      throw new AsyncmqPostgresError(
+        'ASYNCMQ_INVALID_NAME',
+        `${describeSetting(key)} and ${other} both name the table ${resolved[key]}; each table needs its own name`,
+        { setting: key },
+      );
+    }
+    seen.set(resolved[key], key);
+  }
+  return resolved;
+}
+
+/** The names part of a settings object, for `createAsyncmqSchema`. */
+export function pickNames(settings: AsyncmqSettings): AsyncmqNames {
+  const { postgresJobsTableName, postgresRepeatablesTableName, postgresCancelledJobsTableName, postgresSchema, postgresIndexes } =
+    settings;
+  return withoutUndefined({
+    postgresJobsTableName,
+    postgresRepeatablesTableName,
+    postgresCancelledJobsTableName,
+    postgresSchema,
+    postgresIndexes,
+  });
+}
+
+/** Settings read from `ASYNCMQ_*` environment variables; an empty variable counts as unset. */
+export function settingsFromEnv(env: Record<string, string | undefined> = process.env): AsyncmqSettings {
+  const out: AsyncmqSettings = {};
+  for (const [key, name] of Object.entries(ENV_VARS) as [keyof AsyncmqSettings, string][]) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (key === 'asyncmqPostgresPoolOptions') out[key] = parsePoolOptionsJson(raw);
+    else if (key === 'postgresLockTimeout') out[key] = Number(raw);
+    else Object.assign(out, { [key]: raw });
+  }
+  return out;
+}
+
+/** Per key: `settings` first, then the environment. Undefined values in `settings` fall through. */
+export function resolveSettings(
+  settings: AsyncmqSettings = {},
+  env: Record<string, string | undefined> = process.env,
+): AsyncmqSettings {
+  return { ...settingsFromEnv(env), ...withoutUndefined(settings) };
+}
+
+export function lockTimeoutOf(settings: AsyncmqSettings): number {
+  const value = settings.postgresLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS;
+  if (!Number.isInteger(value) || value < 0) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_SETTING',
+      `${describeSetting('postgresLockTimeout')} must be a whole number of milliseconds (0 waits forever), got ${JSON.stringify(value)}`,
+      { setting: 'postgresLockTimeout' },
+    );
+  }
+  return value;
+}
+
+function parsePoolOptionsJson(raw: string): PoolOptions {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_POOL_OPTIONS',
+      `${ENV_VARS.asyncmqPostgresPoolOptions} is not valid JSON (${(error as Error).message}); expected a JSON object such as {"max": 5}`,
+      { setting: 'asyncmqPostgresPoolOptions' },
+    );
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_POOL_OPTIONS',
+      `${ENV_VARS.asyncmqPostgresPoolOptions} must be a JSON object such as {"max": 5}, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`,
+      { setting: 'asyncmqPostgresPoolOptions' },
+    );
+  }
+  return parsed as PoolOptions;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
