@@ -1,0 +1,174 @@
+/**
+ * Reads what Postgres has for the package's tables and compares it with their Drizzle shapes.
+ *
+ * One query, against the system catalogs only: it takes no lock on the package's tables, so
+ * reading a busy queue's tables never waits behind its writers. The comparison is shared by
+ * install (which refuses a table of another shape) and by `status` (which reports it).
+ */
+import type { Sql, TransactionSql } from 'postgres';
+import { constraintDefinition, indexDefinition, type TableShape } from './ddl.js';
+
+export interface CatalogColumn {
+  name: string;
+  type: string;
+  notNull: boolean;
+  default: string | null;
+}
+
+export interface CatalogTable {
+  name: string;
+  oid: number;
+  /** `pg_class.relkind`: `r` a table, `p` a partitioned table, `v` a view, ... */
+  kind: string;
+  columns: CatalogColumn[];
+  constraints: { name: string; definition: string }[];
+  indexes: { name: string; definition: string; valid: boolean }[];
+}
+
+export interface CatalogState {
+  /** The namespace the names resolve to: `postgresSchema`, or the session's `current_schema()`. */
+  namespace: string | null;
+  namespaceExists: boolean;
+  tables: CatalogTable[];
+}
+
+// Index definitions are compared by what follows `USING` in `pg_get_indexdef`, so an index
+// with the same definition counts whatever its name. NOT NULL constraints (contype 'n', a row
+// in pg_constraint from Postgres 18 on) are left out: nullability is compared per column.
+const CATALOG_SQL = `
+with ns as (select coalesce($1::text, current_schema()) as name)
+select ns.name as namespace,
+  exists (select 1 from pg_namespace where nspname = ns.name) as namespace_exists,
+  coalesce((
+    select json_agg(json_build_object(
+      'name', c.relname,
+      'oid', c.oid,
+      'kind', c.relkind,
+      'columns', (
+        select coalesce(json_agg(json_build_object(
+          'name', a.attname,
+          'type', format_type(a.atttypid, a.atttypmod),
+          'notNull', a.attnotnull,
+          'default', pg_get_expr(d.adbin, d.adrelid)) order by a.attnum), '[]')
+        from pg_attribute a
+        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+        where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
+      'constraints', (
+        select coalesce(json_agg(json_build_object(
+          'name', k.conname,
+          'definition', pg_get_constraintdef(k.oid)) order by k.conname), '[]')
+        from pg_constraint k
+        where k.conrelid = c.oid and k.contype <> 'n'),
+      'indexes', (
+        select coalesce(json_agg(json_build_object(
+          'name', ic.relname,
+          'definition', case when i.indisunique then 'UNIQUE ' else '' end
+            || substring(pg_get_indexdef(i.indexrelid) from 'USING .*$'),
+          'valid', i.indisvalid) order by ic.relname), '[]')
+        from pg_index i
+        join pg_class ic on ic.oid = i.indexrelid
+        where i.indrelid = c.oid)
+    ) order by c.relname)
+    from pg_class c
+    join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = ns.name and c.relname = any(string_to_array($2::text, ','))
+  ), '[]') as tables
+from ns`;
+
+/** Reads the catalog for these shapes; names are validated identifiers, so a comma list is safe. */
+export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[]): Promise<CatalogState> {
+  const schema = shapes[0]?.schema ?? null;
+  const [row] = await sql.unsafe(CATALOG_SQL, [schema, shapes.map((s) => s.name).join(',')]);
+  return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables };
+}
+
+export type ItemState = 'present' | 'missing' | 'different' | 'extra' | 'invalid';
+
+export interface ItemStatus {
+  kind: 'column' | 'constraint' | 'index';
+  name: string;
+  status: ItemState;
+  /** What the schema wants, in the catalog's words; absent for `extra`. */
+  expected?: string;
+  /** What the database has; absent for `missing`. */
+  actual?: string;
+}
+
+export interface TableStatus {
+  name: string;
+  /** `different`: columns or constraints differ, so install refuses it; missing indexes alone do not. */
+  status: 'present' | 'missing' | 'different';
+  items: ItemStatus[];
+}
+
+const columnText = (c: { type: string; notNull: boolean; default: string | null | undefined }) =>
+  `${c.type}${c.notNull ? ' NOT NULL' : ''}${c.default ? ` DEFAULT ${c.default}` : ''}`;
+
+/** Compares one table's expected shape with what the catalog has. */
+export function compareTable(shape: TableShape, actual: CatalogTable | undefined): TableStatus {
+  const items: ItemStatus[] = [];
+  if (!actual) {
+    const missing = (kind: ItemStatus['kind'], name: string, expected: string) => items.push({ kind, name, status: 'missing', expected });
+    shape.columns.forEach((c) => missing('column', c.name, columnText(c)));
+    shape.constraints.forEach((c) => missing('constraint', c.name, constraintDefinition(c)));
+    shape.indexes.forEach((i) => missing('index', i.name, indexDefinition(i)));
+    return { name: shape.name, status: 'missing', items };
+  }
+  if (actual.kind !== 'r' && actual.kind !== 'p') {
+    const what = { v: 'a view', m: 'a materialized view', f: 'a foreign table', S: 'a sequence', i: 'an index' }[actual.kind] ?? `relkind ${actual.kind}`;
+    return { name: shape.name, status: 'different', items: [{ kind: 'column', name: '*', status: 'different', expected: 'a table', actual: what }] };
+  }
+
+  const columns = new Map(actual.columns.map((c) => [c.name, c]));
+  for (const want of shape.columns) {
+    const have = columns.get(want.name);
+    columns.delete(want.name);
+    const expected = columnText(want);
+    if (!have) {
+      items.push({ kind: 'column', name: want.name, status: 'missing', expected });
+      continue;
+    }
+    // A serial column's default names its sequence, schema-qualified or not depending on the
+    // search_path; any nextval() of a sequence named <table>_<column>_seq is the same thing.
+    const sequence = want.serial && new RegExp(`^nextval\\('(?:[^']*\\.)?"?${shape.name}_${want.name}_seq"?'::regclass\\)$`).test(have.default ?? '');
+    const actualText = columnText(sequence ? { ...have, default: want.default } : have);
+    items.push({ kind: 'column', name: want.name, status: actualText === expected ? 'present' : 'different', expected, actual: actualText });
+  }
+  for (const extra of columns.values()) items.push({ kind: 'column', name: extra.name, status: 'extra', actual: columnText(extra) });
+
+  const constraints = new Map(actual.constraints.map((c) => [c.name, c.definition]));
+  const unmatched: ItemStatus[] = [];
+  for (const want of shape.constraints) {
+    const expected = constraintDefinition(want);
+    const have = constraints.get(want.name);
+    constraints.delete(want.name);
+    if (have === undefined) unmatched.push({ kind: 'constraint', name: want.name, status: 'missing', expected });
+    else items.push({ kind: 'constraint', name: want.name, status: have === expected ? 'present' : 'different', expected, actual: have });
+  }
+  for (const item of unmatched) {
+    // Same definition under another name (Drizzle's default `_unique`/`_pk` names, say).
+    const renamed = [...constraints].find(([, definition]) => definition === item.expected);
+    if (renamed) {
+      constraints.delete(renamed[0]);
+      items.push({ ...item, status: 'different', actual: `${renamed[1]} named ${renamed[0]}` });
+    } else items.push(item);
+  }
+  for (const [name, definition] of constraints) items.push({ kind: 'constraint', name, status: 'extra', actual: definition });
+
+  for (const want of shape.indexes) {
+    const expected = indexDefinition(want);
+    const same = actual.indexes.filter((i) => i.definition === expected);
+    const valid = same.find((i) => i.valid);
+    const invalid = same.find((i) => !i.valid);
+    if (valid) items.push({ kind: 'index', name: want.name, status: 'present', expected, actual: valid.name === want.name ? expected : `${expected} named ${valid.name}` });
+    else if (invalid) items.push({ kind: 'index', name: want.name, status: 'invalid', expected, actual: `${expected} named ${invalid.name}, INVALID (an interrupted build)` });
+    else items.push({ kind: 'index', name: want.name, status: 'missing', expected });
+  }
+
+  const differs = items.some((i) => i.kind !== 'index' && i.status !== 'present');
+  return { name: shape.name, status: differs ? 'different' : 'present', items };
+}
+
+export function compareCatalog(shapes: readonly TableShape[], state: CatalogState): TableStatus[] {
+  return shapes.map((shape) => compareTable(shape, state.tables.find((t) => t.name === shape.name)));
+}

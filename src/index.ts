@@ -1,0 +1,20 @@
+export { installOrDropPostgresBackend, type InstallOrDropOptions, type PendingIndex, type PostgresBackendReport } from './install.js';
+export type { BackendOptions } from './resolve.js';
+export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';
+export {
+  DEFAULT_NAMES,
+  ENV_VARS,
+  INDEX_PROFILES,
+  type AsyncmqNames,
+  type AsyncmqSettings,
+  type IndexProfile,
+  type PoolOptions,
+} from './settings.js';
+export {
+  ASYNCMQ_JOB_STATUSES,
+  createAsyncmqSchema,
+  type AsyncmqJobRecord,
+  type AsyncmqJobStatus,
+  type AsyncmqRepeatableDefinition,
+  type AsyncmqSchema,
+} from './tables.js';

@@ -1,0 +1,229 @@
+/**
+ * `installOrDropPostgresBackend`: creates what is missing, or drops the package's tables, at
+ * application startup, on every replica, against a database that may be serving the queue.
+ *
+ * - The catalog is read first, outside any transaction. When everything is in place, that one
+ *   query is all that runs: no DDL, no lock on the tables, so a restart never waits behind the
+ *   queue's writers.
+ * - Otherwise one transaction takes `pg_advisory_xact_lock` for the namespace on the DDL's own
+ *   connection (so it also works behind PgBouncer in transaction mode), reads the catalog
+ *   again, and creates only what is still missing. Concurrent `CREATE ... IF NOT EXISTS` is not
+ *   safe in Postgres; serializing is.
+ * - Every lock wait is bounded by `lock_timeout`, set for the transaction only.
+ * - An existing table of another shape is never altered: install stops and lists the differences.
+ * - An index missing from a table that already existed is not built inside the transaction (a
+ *   plain CREATE INDEX would block the queue's writers while it builds). It is reported with the
+ *   `CREATE INDEX CONCURRENTLY` statement to run, or built that way after the transaction when
+ *   `concurrentIndexes` is set.
+ */
+import type { Sql, TransactionSql } from 'postgres';
+import { compareCatalog, readCatalog, type CatalogState, type TableStatus } from './catalog.js';
+import { openPool, translateError, type Connection } from './connection.js';
+import {
+  qualifiedName,
+  renderCreateIndex,
+  renderCreateSchema,
+  renderCreateTable,
+  renderDropIndex,
+  renderDropTable,
+  type IndexShape,
+  type TableShape,
+} from './ddl.js';
+import { AsyncmqPostgresError } from './errors.js';
+import { lockKey, resolveBackend, resolveBackendConnection, type BackendOptions, type ResolvedBackend } from './resolve.js';
+
+export interface InstallOrDropOptions extends BackendOptions {
+  /** Drop the package's tables (and with them their indexes) instead of installing. */
+  drop?: boolean;
+  /**
+   * Build indexes missing from tables that already exist with `CREATE INDEX CONCURRENTLY`, after
+   * the transaction, instead of only reporting them in `pendingIndexes`. Default false.
+   */
+  concurrentIndexes?: boolean;
+}
+
+export interface PendingIndex {
+  table: string;
+  name: string;
+  /** The statement that builds it without blocking writers; run it outside a transaction. */
+  sql: string;
+}
+
+export interface PostgresBackendReport {
+  action: 'install' | 'drop';
+  /** The namespace the tables live in. */
+  namespace: string;
+  /** What this call created, in order: `schema x`, `table x.y`, `index x.z`. */
+  created: string[];
+  /** What this call dropped: `table x.y`. */
+  dropped: string[];
+  /** Indexes missing from existing tables, not built by this call. */
+  pendingIndexes: PendingIndex[];
+}
+
+/** The TypeScript counterpart of AsyncMQ's `install_or_drop_postgres_backend`. */
+export async function installOrDropPostgresBackend(options: InstallOrDropOptions = {}): Promise<PostgresBackendReport> {
+  const backend = resolveBackend(options);
+  const connection = resolveBackendConnection(options, backend.settings);
+  return withPool(connection, backend, async (sql, run) =>
+    options.drop ? drop(sql, backend, run) : install(sql, backend, run, options.concurrentIndexes === true),
+  );
+}
+
+/** Runs a statement with a description of it, so a failure can say what was being done. */
+export type Step = <T>(what: string, action: () => Promise<T>) => Promise<T>;
+
+/** Opens a pool, runs `body`, closes every connection it opened, and translates any failure. */
+export async function withPool<T>(
+  connection: Connection,
+  backend: ResolvedBackend,
+  body: (sql: Sql, step: Step) => Promise<T>,
+): Promise<T> {
+  const sql = openPool(connection);
+  let current = 'connecting';
+  const step: Step = (what, action) => {
+    current = what;
+    return action();
+  };
+  try {
+    return await body(sql, step);
+  } catch (error) {
+    throw translateError(error, connection, current, backend.lockTimeoutMs);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function label(state: CatalogState, kind: string, name: string): string {
+  return `${kind} ${state.namespace}.${name}`;
+}
+
+function namespaceOf(state: CatalogState): string {
+  if (state.namespace === null) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_SETTING',
+      'no schema is selected: the search_path names no existing schema; set postgresSchema (ASYNCMQ_POSTGRES_SCHEMA) or fix the search_path',
+      { setting: 'postgresSchema' },
+    );
+  }
+  return state.namespace;
+}
+
+function refuseOtherShapes(statuses: TableStatus[], state: CatalogState): void {
+  const different = statuses.filter((t) => t.status === 'different');
+  if (different.length === 0) return;
+  const lines = different.flatMap((t) =>
+    t.items
+      .filter((i) => i.kind !== 'index' && i.status !== 'present')
+      .map((i) => `  ${state.namespace}.${t.name}: ${i.kind} ${i.name} ${i.status}` + (i.expected ? `, expected ${i.expected}` : '') + (i.actual ? `, found ${i.actual}` : '')),
+  );
+  throw new AsyncmqPostgresError(
+    'ASYNCMQ_SCHEMA_MISMATCH',
+    `existing tables differ from the asyncmq-postgres schema; install alters nothing, so fix or drop them first:\n${lines.join('\n')}`,
+  );
+}
+
+async function beginLocked<T>(sql: Sql, backend: ResolvedBackend, run: Step, namespace: string, body: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  return (await sql.begin(async (tx) => {
+    await tx`select set_config('lock_timeout', ${`${backend.lockTimeoutMs}ms`}, true)`;
+    await run(`waiting for the install lock of namespace ${namespace} (another install or drop is running)`, () =>
+      tx`select pg_advisory_xact_lock(${lockKey(namespace)}::bigint)`,
+    );
+    return body(tx);
+  })) as T;
+}
+
+async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrentIndexes: boolean): Promise<PostgresBackendReport> {
+  const { shapes } = backend;
+  const before = await run('reading the catalog', () => readCatalog(sql, shapes));
+  const namespace = namespaceOf(before);
+  const statuses = compareCatalog(shapes, before);
+  refuseOtherShapes(statuses, before);
+
+  const created: string[] = [];
+  let state = before;
+  if (statuses.some((t) => t.status === 'missing') || !before.namespaceExists) {
+    state = await beginLocked(sql, backend, run, namespace, async (tx) => {
+      // Another installer may have finished while we waited for the lock.
+      const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
+      refuseOtherShapes(compareCatalog(shapes, locked), locked);
+      if (!locked.namespaceExists) {
+        // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
+        // when the schema exists, which a least-privileged role lacks.
+        await run(`creating schema ${namespace}`, () => tx.unsafe(renderCreateSchema(namespace)));
+        created.push(`schema ${namespace}`);
+      }
+      for (const shape of shapes) {
+        if (locked.tables.some((t) => t.name === shape.name)) continue;
+        await run(`creating table ${namespace}.${shape.name}`, () => tx.unsafe(renderCreateTable(shape)));
+        created.push(label(locked, 'table', shape.name));
+        for (const index of shape.indexes) {
+          await run(`creating index ${namespace}.${index.name}`, () => tx.unsafe(renderCreateIndex(shape, index)));
+          created.push(label(locked, 'index', index.name));
+        }
+      }
+      return locked;
+    });
+  }
+
+  // Tables that existed before the transaction keep their rows; their missing indexes are built
+  // concurrently or reported, never built under a lock that stops the queue's writers.
+  const pending = compareCatalog(shapes, state).flatMap((status) => {
+    const shape = shapes.find((s) => s.name === status.name)!;
+    return status.items
+      .filter((i) => i.kind === 'index' && (i.status === 'missing' || i.status === 'invalid'))
+      .map((i) => ({ shape, index: shape.indexes.find((x) => x.name === i.name)!, invalid: i.status === 'invalid' }));
+  });
+  const pendingIndexes: PendingIndex[] = [];
+  for (const { shape, index, invalid } of pending) {
+    if (concurrentIndexes && (await buildConcurrently(sql, run, shape, index, invalid))) {
+      created.push(label(state, 'index', index.name));
+    } else {
+      pendingIndexes.push({ table: shape.name, name: index.name, sql: renderCreateIndex(shape, index, { concurrently: true }) });
+    }
+  }
+  return { action: 'install', namespace, created, dropped: [], pendingIndexes };
+}
+
+/**
+ * Builds one index without blocking writers. Returns false when another session holds the
+ * table's SHARE UPDATE EXCLUSIVE lock (it is building an index, or vacuuming): its INVALID
+ * index may be work in progress, not a leftover, so it is left alone and reported instead.
+ */
+async function buildConcurrently(sql: Sql, run: Step, shape: TableShape, index: IndexShape, invalid: boolean): Promise<boolean> {
+  const table = qualifiedName(shape.schema, shape.name);
+  const [{ busy }] = (await run(`checking for index builds on ${shape.name}`, () =>
+    sql`select exists (
+          select 1 from pg_locks
+          where locktype = 'relation' and relation = ${table}::regclass and mode = 'ShareUpdateExclusiveLock'
+            and granted and pid <> pg_backend_pid()) as busy`,
+  )) as unknown as [{ busy: boolean }];
+  if (busy) return false;
+  if (invalid) {
+    // A leftover of an interrupted build: it slows writes and serves no reads.
+    await run(`dropping the INVALID index ${index.name}`, () => sql.unsafe(renderDropIndex(shape.schema, index.name, { concurrently: true })));
+  }
+  await run(`building index ${index.name} concurrently`, () =>
+    // IF NOT EXISTS: a second builder waits on the table lock, then finds the index made.
+    sql.unsafe(renderCreateIndex(shape, index, { concurrently: true, ifNotExists: true })),
+  );
+  return true;
+}
+
+async function drop(sql: Sql, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {
+  const { shapes } = backend;
+  const before = await run('reading the catalog', () => readCatalog(sql, shapes));
+  const namespace = namespaceOf(before);
+  const dropped: string[] = [];
+  if (before.tables.length > 0) {
+    await beginLocked(sql, backend, run, namespace, async (tx) => {
+      const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
+      for (const shape of shapes) {
+        if (!locked.tables.some((t) => t.name === shape.name)) continue;
+        await run(`dropping table ${namespace}.${shape.name}`, () => tx.unsafe(renderDropTable(shape)));
+        dropped.push(label(locked, 'table', shape.name));
+      }
+    });
+  }
+  return { action: 'drop', namespace, created: [], dropped, pendingIndexes: [] };
+}

@@ -1,0 +1,69 @@
+/**
+ * One call's options resolved: explicit options, then `settings`, then the environment, then
+ * the seed's defaults. Shared by install, drop, status and the SQL preview so they can never
+ * disagree about which tables they mean.
+ */
+import { createHash } from 'node:crypto';
+import { describeTables, type TableShape } from './ddl.js';
+import { resolveConnection, type Connection } from './connection.js';
+import { createAsyncmqSchema } from './tables.js';
+import {
+  ENV_VARS,
+  lockTimeoutOf,
+  pickNames,
+  resolveNames,
+  resolveSettings,
+  type AsyncmqSettings,
+  type PoolOptions,
+  type ResolvedNames,
+} from './settings.js';
+
+export interface BackendOptions {
+  /** Postgres URL; overrides `settings.asyncmqPostgresBackendUrl` and `ASYNCMQ_POSTGRES_BACKEND_URL`. */
+  connectionString?: string;
+  /** Per-call settings; each one not given here falls back to its `ASYNCMQ_*` environment variable. */
+  settings?: AsyncmqSettings;
+  /** The environment to read `ASYNCMQ_*` variables from. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /**
+   * Any other key is a pool option for `postgres()`, like AsyncMQ's `**pool_options`. When any
+   * is given, they replace the settings' pool options (no merge).
+   */
+  [poolOption: string]: unknown;
+}
+
+const OWN_KEYS = new Set(['connectionString', 'settings', 'env', 'drop', 'concurrentIndexes']);
+
+export interface ResolvedBackend {
+  settings: AsyncmqSettings;
+  names: ResolvedNames;
+  shapes: TableShape[];
+  lockTimeoutMs: number;
+}
+
+export function resolveBackend(options: BackendOptions = {}): ResolvedBackend {
+  const settings = resolveSettings(options.settings, options.env ?? process.env);
+  const names = resolveNames(pickNames(settings));
+  const tables = createAsyncmqSchema(names);
+  return { settings, names, shapes: describeTables(tables, names.postgresSchema), lockTimeoutMs: lockTimeoutOf(settings) };
+}
+
+export function resolveBackendConnection(options: BackendOptions, settings: AsyncmqSettings): Connection {
+  const given = Object.fromEntries(Object.entries(options).filter(([key]) => !OWN_KEYS.has(key))) as PoolOptions;
+  const fromCall = Object.keys(given).length > 0;
+  const pool = fromCall ? given : (settings.asyncmqPostgresPoolOptions ?? {});
+  const source = fromCall
+    ? 'the call'
+    : options.settings?.asyncmqPostgresPoolOptions
+      ? 'settings.asyncmqPostgresPoolOptions'
+      : ENV_VARS.asyncmqPostgresPoolOptions;
+  return resolveConnection(options.connectionString ?? settings.asyncmqPostgresBackendUrl, pool, source);
+}
+
+/**
+ * The advisory lock key for a namespace: installs and drops of the same namespace serialize,
+ * whichever version of this package runs them, so the key depends on nothing else.
+ */
+export function lockKey(namespace: string): string {
+  return createHash('sha256').update(`asyncmq-postgres:${namespace}`).digest().readBigInt64BE(0).toString();
+}
