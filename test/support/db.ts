@@ -1,0 +1,66 @@
+/**
+ * Per-test databases on the run's server: each test gets a database of its own, created empty
+ * and dropped at the end, so tests never see each other's tables.
+ */
+import { randomBytes } from 'node:crypto';
+import postgres, { type Sql } from 'postgres';
+import { after } from 'node:test';
+
+export const serverUrl = (() => {
+  const url = process.env.ASYNCMQ_TEST_DATABASE_URL;
+  if (!url) throw new Error('run the tests with `npm test`, which provides ASYNCMQ_TEST_DATABASE_URL');
+  return url;
+})();
+
+const quiet = { onnotice: () => {} } as const;
+let admin: Sql | undefined;
+const cleanups: (() => Promise<void>)[] = [];
+
+export function adminSql(): Sql {
+  admin ??= postgres(serverUrl, { ...quiet, max: 2 });
+  return admin;
+}
+
+export function urlFor(database: string, credentials?: { user: string; password: string }): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  if (credentials) {
+    url.username = credentials.user;
+    url.password = credentials.password;
+  }
+  return url.toString();
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** A client on the test database, closed at the end of the file. */
+  sql: Sql;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+}
+
+/** A new empty database, dropped (with its connections) when the test file ends. */
+export async function createDatabase(): Promise<TestDatabase> {
+  const name = uniqueName('amq_test');
+  await adminSql().unsafe(`create database ${name}`);
+  const url = urlFor(name);
+  const sql = postgres(url, { ...quiet, max: 4 });
+  cleanups.push(async () => {
+    await sql.end({ timeout: 5 });
+    await adminSql().unsafe(`drop database if exists ${name} with (force)`);
+  });
+  return { name, url, sql };
+}
+
+/** Registers work for the end of the file (roles, say), before the databases go. */
+export function atEnd(cleanup: () => Promise<void>): void {
+  cleanups.unshift(cleanup);
+}
+
+after(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  await admin?.end({ timeout: 5 });
+});
