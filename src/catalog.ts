@@ -6,7 +6,7 @@
  * install (which refuses a table of another shape) and by `status` (which reports it).
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { constraintDefinition, indexDefinition, type TableShape } from './ddl.js';
+import { constraintDefinition, indexDefinition, type IndexShape, type TableShape } from './ddl.js';
 
 export interface CatalogColumn {
   name: string;
@@ -92,6 +92,8 @@ export interface ItemStatus {
   expected?: string;
   /** What the database has; absent for `missing`. */
   actual?: string;
+  /** For an index or constraint found under another name, or INVALID: that name. */
+  foundName?: string;
 }
 
 export interface TableStatus {
@@ -150,7 +152,7 @@ export function compareTable(shape: TableShape, actual: CatalogTable | undefined
     const renamed = [...constraints].find(([, definition]) => definition === item.expected);
     if (renamed) {
       constraints.delete(renamed[0]);
-      items.push({ ...item, status: 'different', actual: `${renamed[1]} named ${renamed[0]}` });
+      items.push({ ...item, status: 'different', actual: `${renamed[1]} named ${renamed[0]}`, foundName: renamed[0] });
     } else items.push(item);
   }
   for (const [name, definition] of constraints) items.push({ kind: 'constraint', name, status: 'extra', actual: definition });
@@ -160,8 +162,12 @@ export function compareTable(shape: TableShape, actual: CatalogTable | undefined
     const same = actual.indexes.filter((i) => i.definition === expected);
     const valid = same.find((i) => i.valid);
     const invalid = same.find((i) => !i.valid);
-    if (valid) items.push({ kind: 'index', name: want.name, status: 'present', expected, actual: valid.name === want.name ? expected : `${expected} named ${valid.name}` });
-    else if (invalid) items.push({ kind: 'index', name: want.name, status: 'invalid', expected, actual: `${expected} named ${invalid.name}, INVALID (an interrupted build)` });
+    if (valid) {
+      const renamed = valid.name !== want.name;
+      items.push({ kind: 'index', name: want.name, status: 'present', expected, actual: renamed ? `${expected} named ${valid.name}` : expected, ...(renamed ? { foundName: valid.name } : {}) });
+    } else if (invalid) {
+      items.push({ kind: 'index', name: want.name, status: 'invalid', expected, actual: `${expected} named ${invalid.name}, INVALID (an interrupted build)`, foundName: invalid.name });
+    }
     else items.push({ kind: 'index', name: want.name, status: 'missing', expected });
   }
 
@@ -171,4 +177,26 @@ export function compareTable(shape: TableShape, actual: CatalogTable | undefined
 
 export function compareCatalog(shapes: readonly TableShape[], state: CatalogState): TableStatus[] {
   return shapes.map((shape) => compareTable(shape, state.tables.find((t) => t.name === shape.name)));
+}
+
+export interface MissingIndex {
+  shape: TableShape;
+  index: IndexShape;
+  /** The name of an INVALID index of that definition, the leftover of an interrupted build. */
+  invalidName?: string;
+}
+
+/** Indexes missing (or only INVALID) on tables that exist; a missing table brings its own. */
+export function missingIndexes(shapes: readonly TableShape[], statuses: readonly TableStatus[]): MissingIndex[] {
+  return statuses.flatMap((status, i) => {
+    const shape = shapes[i]!;
+    if (status.status === 'missing') return [];
+    return status.items
+      .filter((item) => item.kind === 'index' && (item.status === 'missing' || item.status === 'invalid'))
+      .map((item) => ({
+        shape,
+        index: shape.indexes.find((x) => x.name === item.name)!,
+        ...(item.status === 'invalid' ? { invalidName: item.foundName! } : {}),
+      }));
+  });
 }

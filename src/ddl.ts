@@ -242,17 +242,48 @@ export function renderDropIndex(schema: string | undefined, name: string, option
   return `DROP INDEX ${options.concurrently ? 'CONCURRENTLY ' : ''}IF EXISTS ${qualifiedName(schema, name)}`;
 }
 
-/** Every statement install runs on an empty database, in order. */
-export function renderInstallStatements(shapes: readonly TableShape[], createSchema?: string): string[] {
-  return [
-    ...(createSchema ? [renderCreateSchema(createSchema)] : []),
-    ...shapes.map(renderCreateTable),
-    ...shapes.flatMap((shape) => shape.indexes.map((index) => renderCreateIndex(shape, index))),
-  ];
+/** One statement of a plan, with what it makes or removes (`table asyncmq_jobs`). */
+export interface PlannedStatement {
+  object: string;
+  sql: string;
 }
 
-export function renderDropStatements(shapes: readonly TableShape[]): string[] {
-  return shapes.map(renderDropTable);
+/**
+ * What install runs, in order, given what exists: the schema if missing, then each missing
+ * table followed by its indexes. Indexes missing from tables that already exist are not part
+ * of the plan (see `planPendingIndexes`).
+ */
+export function planInstall(
+  shapes: readonly TableShape[],
+  existing: { namespace?: string | undefined; namespaceExists: boolean; tables: readonly string[] },
+): PlannedStatement[] {
+  const at = (name: string) => (existing.namespace ? `${existing.namespace}.${name}` : name);
+  const plan: PlannedStatement[] = [];
+  const schema = shapes[0]?.schema;
+  if (!existing.namespaceExists && schema) plan.push({ object: `schema ${schema}`, sql: renderCreateSchema(schema) });
+  for (const shape of shapes) {
+    if (existing.tables.includes(shape.name)) continue;
+    plan.push({ object: `table ${at(shape.name)}`, sql: renderCreateTable(shape) });
+    for (const index of shape.indexes) plan.push({ object: `index ${at(index.name)}`, sql: renderCreateIndex(shape, index) });
+  }
+  return plan;
+}
+
+export function planDrop(shapes: readonly TableShape[], existing: { namespace?: string | undefined; tables: readonly string[] }): PlannedStatement[] {
+  const at = (name: string) => (existing.namespace ? `${existing.namespace}.${name}` : name);
+  return shapes.filter((s) => existing.tables.includes(s.name)).map((s) => ({ object: `table ${at(s.name)}`, sql: renderDropTable(s) }));
+}
+
+/**
+ * Builds an index on a table in use without blocking its writers: outside any transaction,
+ * after dropping the INVALID leftover of an interrupted build if there is one. `IF NOT EXISTS`
+ * lets a second builder, which waits on the table's lock, find the index made and stop.
+ */
+export function planConcurrentIndex(shape: TableShape, index: IndexShape, invalidName?: string): string[] {
+  return [
+    ...(invalidName ? [renderDropIndex(shape.schema, invalidName, { concurrently: true })] : []),
+    renderCreateIndex(shape, index, { concurrently: true, ifNotExists: true }),
+  ];
 }
 
 function quoteList(columns: readonly string[]): string {

@@ -8,6 +8,7 @@
  */
 
 export const ERROR_CODES = {
+  ASYNCMQ_USAGE: 'config',
   ASYNCMQ_NO_URL: 'config',
   ASYNCMQ_INVALID_URL: 'config',
   ASYNCMQ_INVALID_NAME: 'config',

@@ -1,4 +1,12 @@
-export { installOrDropPostgresBackend, type InstallOrDropOptions, type PendingIndex, type PostgresBackendReport } from './install.js';
+export {
+  installOrDropPostgresBackend,
+  renderPostgresBackendSql,
+  type InstallOrDropOptions,
+  type PendingIndex,
+  type PostgresBackendReport,
+  type RenderSqlOptions,
+} from './install.js';
+export { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus, type TableStatus } from './status.js';
 export type { BackendOptions } from './resolve.js';
 export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';
 export {

@@ -17,18 +17,9 @@
  *   `concurrentIndexes` is set.
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { compareCatalog, readCatalog, type CatalogState, type TableStatus } from './catalog.js';
+import { compareCatalog, missingIndexes, readCatalog, type CatalogState, type TableStatus } from './catalog.js';
 import { openPool, translateError, type Connection } from './connection.js';
-import {
-  qualifiedName,
-  renderCreateIndex,
-  renderCreateSchema,
-  renderCreateTable,
-  renderDropIndex,
-  renderDropTable,
-  type IndexShape,
-  type TableShape,
-} from './ddl.js';
+import { planConcurrentIndex, planDrop, planInstall, qualifiedName, type TableShape } from './ddl.js';
 import { AsyncmqPostgresError } from './errors.js';
 import { lockKey, resolveBackend, resolveBackendConnection, type BackendOptions, type ResolvedBackend } from './resolve.js';
 
@@ -45,8 +36,8 @@ export interface InstallOrDropOptions extends BackendOptions {
 export interface PendingIndex {
   table: string;
   name: string;
-  /** The statement that builds it without blocking writers; run it outside a transaction. */
-  sql: string;
+  /** The statements that build it without blocking writers; run each outside a transaction. */
+  sql: string[];
 }
 
 export interface PostgresBackendReport {
@@ -94,8 +85,8 @@ export async function withPool<T>(
   }
 }
 
-function label(state: CatalogState, kind: string, name: string): string {
-  return `${kind} ${state.namespace}.${name}`;
+function existingOf(state: CatalogState) {
+  return { namespace: state.namespace ?? undefined, namespaceExists: state.namespaceExists, tables: state.tables.map((t) => t.name) };
 }
 
 function namespaceOf(state: CatalogState): string {
@@ -147,20 +138,11 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
       // Another installer may have finished while we waited for the lock.
       const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
       refuseOtherShapes(compareCatalog(shapes, locked), locked);
-      if (!locked.namespaceExists) {
-        // Only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the database even
-        // when the schema exists, which a least-privileged role lacks.
-        await run(`creating schema ${namespace}`, () => tx.unsafe(renderCreateSchema(namespace)));
-        created.push(`schema ${namespace}`);
-      }
-      for (const shape of shapes) {
-        if (locked.tables.some((t) => t.name === shape.name)) continue;
-        await run(`creating table ${namespace}.${shape.name}`, () => tx.unsafe(renderCreateTable(shape)));
-        created.push(label(locked, 'table', shape.name));
-        for (const index of shape.indexes) {
-          await run(`creating index ${namespace}.${index.name}`, () => tx.unsafe(renderCreateIndex(shape, index)));
-          created.push(label(locked, 'index', index.name));
-        }
+      // The schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
+      // database even when the schema exists, which a least-privileged role lacks.
+      for (const statement of planInstall(shapes, existingOf(locked))) {
+        await run(`creating ${statement.object}`, () => tx.unsafe(statement.sql));
+        created.push(statement.object);
       }
       return locked;
     });
@@ -168,29 +150,25 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
 
   // Tables that existed before the transaction keep their rows; their missing indexes are built
   // concurrently or reported, never built under a lock that stops the queue's writers.
-  const pending = compareCatalog(shapes, state).flatMap((status) => {
-    const shape = shapes.find((s) => s.name === status.name)!;
-    return status.items
-      .filter((i) => i.kind === 'index' && (i.status === 'missing' || i.status === 'invalid'))
-      .map((i) => ({ shape, index: shape.indexes.find((x) => x.name === i.name)!, invalid: i.status === 'invalid' }));
-  });
+  const pending = missingIndexes(shapes, compareCatalog(shapes, state));
   const pendingIndexes: PendingIndex[] = [];
-  for (const { shape, index, invalid } of pending) {
-    if (concurrentIndexes && (await buildConcurrently(sql, run, shape, index, invalid))) {
-      created.push(label(state, 'index', index.name));
+  for (const { shape, index, invalidName } of pending) {
+    const statements = planConcurrentIndex(shape, index, invalidName);
+    if (concurrentIndexes && (await buildConcurrently(sql, run, shape, statements))) {
+      created.push(`index ${namespace}.${index.name}`);
     } else {
-      pendingIndexes.push({ table: shape.name, name: index.name, sql: renderCreateIndex(shape, index, { concurrently: true }) });
+      pendingIndexes.push({ table: shape.name, name: index.name, sql: statements });
     }
   }
   return { action: 'install', namespace, created, dropped: [], pendingIndexes };
 }
 
 /**
- * Builds one index without blocking writers. Returns false when another session holds the
- * table's SHARE UPDATE EXCLUSIVE lock (it is building an index, or vacuuming): its INVALID
- * index may be work in progress, not a leftover, so it is left alone and reported instead.
+ * Runs an index's concurrent build. Returns false, building nothing, when another session holds
+ * the table's SHARE UPDATE EXCLUSIVE lock (it is building an index, or vacuuming): an INVALID
+ * index may then be its work in progress rather than a leftover, so it is left alone.
  */
-async function buildConcurrently(sql: Sql, run: Step, shape: TableShape, index: IndexShape, invalid: boolean): Promise<boolean> {
+async function buildConcurrently(sql: Sql, run: Step, shape: TableShape, statements: string[]): Promise<boolean> {
   const table = qualifiedName(shape.schema, shape.name);
   const [{ busy }] = (await run(`checking for index builds on ${shape.name}`, () =>
     sql`select exists (
@@ -199,14 +177,7 @@ async function buildConcurrently(sql: Sql, run: Step, shape: TableShape, index: 
             and granted and pid <> pg_backend_pid()) as busy`,
   )) as unknown as [{ busy: boolean }];
   if (busy) return false;
-  if (invalid) {
-    // A leftover of an interrupted build: it slows writes and serves no reads.
-    await run(`dropping the INVALID index ${index.name}`, () => sql.unsafe(renderDropIndex(shape.schema, index.name, { concurrently: true })));
-  }
-  await run(`building index ${index.name} concurrently`, () =>
-    // IF NOT EXISTS: a second builder waits on the table lock, then finds the index made.
-    sql.unsafe(renderCreateIndex(shape, index, { concurrently: true, ifNotExists: true })),
-  );
+  for (const statement of statements) await run(`running ${statement}`, () => sql.unsafe(statement));
   return true;
 }
 
@@ -218,12 +189,32 @@ async function drop(sql: Sql, backend: ResolvedBackend, run: Step): Promise<Post
   if (before.tables.length > 0) {
     await beginLocked(sql, backend, run, namespace, async (tx) => {
       const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
-      for (const shape of shapes) {
-        if (!locked.tables.some((t) => t.name === shape.name)) continue;
-        await run(`dropping table ${namespace}.${shape.name}`, () => tx.unsafe(renderDropTable(shape)));
-        dropped.push(label(locked, 'table', shape.name));
+      for (const statement of planDrop(shapes, existingOf(locked))) {
+        await run(`dropping ${statement.object}`, () => tx.unsafe(statement.sql));
+        dropped.push(statement.object);
       }
     });
   }
   return { action: 'drop', namespace, created: [], dropped, pendingIndexes: [] };
+}
+
+export interface RenderSqlOptions {
+  /** The drop statements instead of the install ones. */
+  drop?: boolean;
+  settings?: BackendOptions['settings'];
+  env?: BackendOptions['env'];
+}
+
+/**
+ * The statements install runs on an empty database (or drop runs on an installed one), for the
+ * configured names, from the same plan the installer executes. Needs no URL and connects to
+ * nothing: what a DBA reviews or runs by hand, inside one transaction.
+ */
+export function renderPostgresBackendSql(options: RenderSqlOptions = {}): string[] {
+  const { shapes, names } = resolveBackend(options);
+  const namespace = names.postgresSchema;
+  const plan = options.drop
+    ? planDrop(shapes, { namespace, tables: shapes.map((s) => s.name) })
+    : planInstall(shapes, { namespace, namespaceExists: namespace === undefined || namespace === 'public', tables: [] });
+  return plan.map((statement) => statement.sql);
 }

@@ -41,7 +41,7 @@ export interface ResolvedBackend {
   lockTimeoutMs: number;
 }
 
-export function resolveBackend(options: BackendOptions = {}): ResolvedBackend {
+export function resolveBackend(options: Pick<BackendOptions, 'settings' | 'env'> = {}): ResolvedBackend {
   const settings = resolveSettings(options.settings, options.env ?? process.env);
   const names = resolveNames(pickNames(settings));
   const tables = createAsyncmqSchema(names);
