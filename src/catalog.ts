@@ -32,8 +32,12 @@ export interface CatalogState {
   tables: CatalogTable[];
 }
 
-// Index definitions are compared by what follows `USING` in `pg_get_indexdef`, so an index
-// with the same definition counts whatever its name. NOT NULL constraints (contype 'n', a row
+// Nothing here may lock the tables: pg_get_indexdef() and pg_get_expr(expr, table) take an
+// ACCESS SHARE lock, which waits behind any ALTER TABLE or VACUUM FULL in progress. So index
+// definitions are assembled from pg_index itself (an index counts as present when one with
+// the same definition exists, whatever its name; expression, partial, ordered and INCLUDE
+// indexes are marked so they never match a plain one), and defaults are deparsed without
+// their table, which is fine because a column default cannot refer to columns. NOT NULL constraints (contype 'n', a row
 // in pg_constraint from Postgres 18 on) are left out: nullability is compared per column.
 const CATALOG_SQL = `
 with ns as (select coalesce($1::text, current_schema()) as name)
@@ -49,7 +53,7 @@ select ns.name as namespace,
           'name', a.attname,
           'type', format_type(a.atttypid, a.atttypmod),
           'notNull', a.attnotnull,
-          'default', pg_get_expr(d.adbin, d.adrelid)) order by a.attnum), '[]')
+          'default', pg_get_expr(d.adbin, 0)) order by a.attnum), '[]')
         from pg_attribute a
         left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
         where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
@@ -62,11 +66,19 @@ select ns.name as namespace,
       'indexes', (
         select coalesce(json_agg(json_build_object(
           'name', ic.relname,
-          'definition', case when i.indisunique then 'UNIQUE ' else '' end
-            || substring(pg_get_indexdef(i.indexrelid) from 'USING .*$'),
+          'definition', case when i.indisunique then 'UNIQUE ' else '' end || 'USING ' || am.amname || ' ('
+            || array_to_string(array(
+                 select coalesce(quote_ident(a.attname), '<expression>')
+                 from unnest(i.indkey::int2[]) with ordinality as k(attnum, n)
+                 left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+                 where k.n <= i.indnkeyatts order by k.n), ', ') || ')'
+            || case when i.indnatts > i.indnkeyatts then ' INCLUDE (...)' else '' end
+            || case when 0 <> any(i.indoption::int2[]) then ' (ordered)' else '' end
+            || case when i.indpred is not null then ' WHERE (...)' else '' end,
           'valid', i.indisvalid) order by ic.relname), '[]')
         from pg_index i
         join pg_class ic on ic.oid = i.indexrelid
+        join pg_am am on am.oid = ic.relam
         where i.indrelid = c.oid)
     ) order by c.relname)
     from pg_class c

@@ -24,7 +24,7 @@ const env = { ...process.env, ASYNCMQ_TEST_DATABASE_URL: url };
 // The tests must not pick up a developer's own configuration.
 for (const key of Object.keys(env)) if (key.startsWith('ASYNCMQ_') && key !== 'ASYNCMQ_TEST_DATABASE_URL') delete env[key];
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=60000', ...files], { stdio: 'inherit', env });
 const forward = (signal: NodeJS.Signals) => child.kill(signal);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);

@@ -55,12 +55,14 @@ export async function createDatabase(): Promise<TestDatabase> {
   return { name, url, sql };
 }
 
-/** Registers work for the end of the file (roles, say), before the databases go. */
+/** Registers work for the end of the file, after the databases are gone (roles, say). */
 export function atEnd(cleanup: () => Promise<void>): void {
-  cleanups.unshift(cleanup);
+  cleanups.push(cleanup);
 }
 
 after(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
+  const errors: unknown[] = [];
+  for (const cleanup of cleanups.splice(0)) await cleanup().catch((e: unknown) => errors.push(e));
   await admin?.end({ timeout: 5 });
+  if (errors.length) throw errors[0];
 });

@@ -1,0 +1,131 @@
+/**
+ * Settings, names and pool options: everything that is refused before a connection is made.
+ * No database is involved here, by design: these errors must come before any connection.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { getTableConfig } from 'drizzle-orm/pg-core';
+import { AsyncmqPostgresError, createAsyncmqSchema, installOrDropPostgresBackend, renderPostgresBackendSql } from '../src/index.js';
+import { normalizePoolOptions } from '../src/connection.js';
+import { resolveSettings } from '../src/settings.js';
+
+const refused = (code: string, pattern: RegExp) => (error: unknown) => {
+  assert.ok(error instanceof AsyncmqPostgresError, `expected AsyncmqPostgresError, got ${String(error)}`);
+  assert.equal(error.code, code);
+  assert.match(error.message, pattern);
+  return true;
+};
+
+test('no URL anywhere: rejects before connecting, naming connectionString and the variable', async () => {
+  await assert.rejects(installOrDropPostgresBackend({ env: {} }), refused('ASYNCMQ_NO_URL', /connectionString.*ASYNCMQ_POSTGRES_BACKEND_URL/));
+  await assert.rejects(installOrDropPostgresBackend({ env: {}, drop: true }), refused('ASYNCMQ_NO_URL', /connectionString/));
+});
+
+test('precedence: settings over environment over defaults, key by key', () => {
+  const env = { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'env_jobs', ASYNCMQ_POSTGRES_SCHEMA: 'env_ns', ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '250' };
+  const settings = resolveSettings({ postgresJobsTableName: 'call_jobs', postgresSchema: undefined }, env);
+  assert.equal(settings.postgresJobsTableName, 'call_jobs');
+  assert.equal(settings.postgresSchema, 'env_ns');
+  assert.equal(settings.postgresLockTimeout, 250);
+  const [create] = renderPostgresBackendSql({ settings: { postgresRepeatablesTableName: 'r' }, env });
+  assert.equal(create, 'CREATE SCHEMA "env_ns"');
+});
+
+test('the factory falls back to the seed defaults, never to the environment', () => {
+  process.env.ASYNCMQ_POSTGRES_JOBS_TABLE_NAME = 'from_env';
+  try {
+    const { jobs, repeatables, cancelledJobs } = createAsyncmqSchema({ postgresRepeatablesTableName: 'my_repeatables' });
+    assert.equal(getTableConfig(jobs).name, 'asyncmq_jobs');
+    assert.equal(getTableConfig(repeatables).name, 'my_repeatables');
+    assert.equal(getTableConfig(cancelledJobs).name, 'asyncmq_cancelled_jobs');
+  } finally {
+    delete process.env.ASYNCMQ_POSTGRES_JOBS_TABLE_NAME;
+  }
+});
+
+test('index names follow the jobs table; constraint names follow each table', () => {
+  const { jobs, cancelledJobs } = createAsyncmqSchema({ postgresJobsTableName: 'q_jobs', postgresCancelledJobsTableName: 'q_cancel' });
+  const config = getTableConfig(jobs);
+  assert.deepEqual(config.indexes.map((i) => i.config.name), ['idx_q_jobs_queue_name', 'idx_q_jobs_status', 'idx_q_jobs_delay_until']);
+  assert.deepEqual(config.uniqueConstraints.map((u) => u.getName()), ['q_jobs_job_id_key']);
+  assert.deepEqual(getTableConfig(cancelledJobs).primaryKeys.map((p) => p.getName()), ['q_cancel_pkey']);
+});
+
+test('names AsyncMQ would misread are refused, naming the setting and its variable', () => {
+  for (const bad of ['MyJobs', 'jobs; drop table users', 'jobs"x', 'has space', '1jobs', '', 'jöbs', 'select']) {
+    assert.throws(() => createAsyncmqSchema({ postgresJobsTableName: bad }), refused('ASYNCMQ_INVALID_NAME', /^postgresJobsTableName \(ASYNCMQ_POSTGRES_JOBS_TABLE_NAME\)/));
+  }
+  assert.throws(() => createAsyncmqSchema({ postgresSchema: 'Queue' }), refused('ASYNCMQ_INVALID_NAME', /postgresSchema \(ASYNCMQ_POSTGRES_SCHEMA\)/));
+  assert.throws(() => createAsyncmqSchema({ postgresSchema: 'pg_jobs' }), refused('ASYNCMQ_INVALID_NAME', /reserved/));
+  assert.throws(
+    () => createAsyncmqSchema({ postgresRepeatablesTableName: 'same', postgresCancelledJobsTableName: 'same' }),
+    refused('ASYNCMQ_INVALID_NAME', /both name the table same/),
+  );
+  assert.throws(() => createAsyncmqSchema({ postgresIndexes: 'fast' as never }), refused('ASYNCMQ_INVALID_SETTING', /seed, queue/));
+});
+
+test('a jobs table name is refused when a derived name would exceed 63 bytes, giving the longest that fits', () => {
+  // idx_<jobs>_delay_until is the longest derived name: 16 bytes more than the table name.
+  const fits = 'j'.repeat(47);
+  assert.doesNotThrow(() => createAsyncmqSchema({ postgresJobsTableName: fits }));
+  assert.throws(
+    () => createAsyncmqSchema({ postgresJobsTableName: `${fits}j` }),
+    refused('ASYNCMQ_INVALID_NAME', /idx_j{48}_delay_until .*at most 47 bytes/),
+  );
+  assert.throws(() => createAsyncmqSchema({ postgresJobsTableName: 'j'.repeat(64) }), refused('ASYNCMQ_INVALID_NAME', /64 bytes/));
+  // The cancelled-jobs table derives only <name>_pkey.
+  assert.doesNotThrow(() => createAsyncmqSchema({ postgresCancelledJobsTableName: 'c'.repeat(58) }));
+  assert.throws(() => createAsyncmqSchema({ postgresCancelledJobsTableName: 'c'.repeat(59) }), refused('ASYNCMQ_INVALID_NAME', /at most 58 bytes/));
+});
+
+test('a derived name that collides with another table is refused', () => {
+  assert.throws(
+    () => createAsyncmqSchema({ postgresJobsTableName: 'q', postgresRepeatablesTableName: 'idx_q_status' }),
+    refused('ASYNCMQ_INVALID_NAME', /idx_q_status/),
+  );
+});
+
+test('pool options: asyncpg names map to postgres.js, unknown and malformed ones are refused', async () => {
+  assert.deepEqual(normalizePoolOptions({ min_size: 1, max_size: 5, timeout: 3, prepare: false }, 'the call'), { max: 5, connect_timeout: 3, prepare: false });
+  assert.throws(() => normalizePoolOptions({ max_sise: 5 }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"max_sise" is not known/));
+  assert.throws(() => normalizePoolOptions({ max: 5, max_size: 5 }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /given twice/));
+  assert.throws(() => normalizePoolOptions({ max: '5' }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /non-negative number/));
+  const url = 'postgres://u:p@127.0.0.1:1/db';
+  await assert.rejects(installOrDropPostgresBackend({ connectionString: url, env: {}, max_sise: 5 }), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /max_sise.*from the call/));
+  for (const raw of ['{"max": ', '[1]', '"x"', 'null']) {
+    await assert.rejects(
+      installOrDropPostgresBackend({ connectionString: url, env: { ASYNCMQ_POSTGRES_POOL_OPTIONS: raw } }),
+      refused('ASYNCMQ_INVALID_POOL_OPTIONS', /ASYNCMQ_POSTGRES_POOL_OPTIONS .*JSON object/),
+    );
+  }
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: url, env: { ASYNCMQ_POSTGRES_POOL_OPTIONS: '{"bogus": 1}' } }),
+    refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"bogus".*ASYNCMQ_POSTGRES_POOL_OPTIONS/),
+  );
+});
+
+test('a malformed URL is refused without showing its password anywhere', async () => {
+  for (const url of ['postgres://user:s3cr3t-pw@host:notaport/db', 'mysql://user:s3cr3t-pw@host/db', 'postgres://user:s3cr3t-pw@[bad/db']) {
+    const error = await installOrDropPostgresBackend({ connectionString: url, env: {} }).then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AsyncmqPostgresError);
+    assert.equal(error.code, 'ASYNCMQ_INVALID_URL');
+    const { inspect } = await import('node:util');
+    const everything = inspect(error, { depth: 10, showHidden: true }) + JSON.stringify(error) + String(error.stack);
+    assert.doesNotMatch(everything, /s3cr3t-pw/);
+    assert.match(error.message, /user:\*\*\*@/);
+  }
+});
+
+test('bad settings values are refused with the setting named', async () => {
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: 'postgres://x@127.0.0.1:1/db', env: { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: 'soon' } }),
+    refused('ASYNCMQ_INVALID_SETTING', /postgresLockTimeout \(ASYNCMQ_POSTGRES_LOCK_TIMEOUT\)/),
+  );
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: 'postgres://x@127.0.0.1:1/db', env: { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'Jobs' } }),
+    refused('ASYNCMQ_INVALID_NAME', /ASYNCMQ_POSTGRES_JOBS_TABLE_NAME/),
+  );
+});
