@@ -1,0 +1,118 @@
+/**
+ * Custom names and namespaces: each name set is its own, indexes land on the right tables,
+ * sets coexist, drop is scoped, and hostile names never reach the database.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend, type AsyncmqSettings } from '../src/index.js';
+import { createDatabase } from './support/db.js';
+import { seedInstallSql } from './support/seed.js';
+import { snapshot } from './support/snapshot.js';
+
+const setA: AsyncmqSettings = { postgresJobsTableName: 'a_jobs', postgresRepeatablesTableName: 'a_repeatables', postgresCancelledJobsTableName: 'a_cancelled' };
+const setB: AsyncmqSettings = { postgresJobsTableName: 'b_jobs', postgresRepeatablesTableName: 'b_repeatables', postgresCancelledJobsTableName: 'b_cancelled' };
+
+test('custom names: tables, constraints and indexes named after them, indexes on the jobs table', async () => {
+  const db = await createDatabase();
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: setA });
+  const snap = await snapshot(db.sql);
+  assert.deepEqual(Object.keys(snap.tables), ['a_cancelled', 'a_jobs', 'a_repeatables']);
+  assert.deepEqual(snap.tables.a_jobs!.indexes, [
+    'CREATE UNIQUE INDEX a_jobs_job_id_key ON public.a_jobs USING btree (job_id)',
+    'CREATE UNIQUE INDEX a_jobs_pkey ON public.a_jobs USING btree (id)',
+    'CREATE INDEX idx_a_jobs_delay_until ON public.a_jobs USING btree (delay_until)',
+    'CREATE INDEX idx_a_jobs_queue_name ON public.a_jobs USING btree (queue_name)',
+    'CREATE INDEX idx_a_jobs_status ON public.a_jobs USING btree (status)',
+  ]);
+  assert.deepEqual(snap.tables.a_repeatables!.constraints, ['a_repeatables_pkey PRIMARY KEY (queue_name, job_def)']);
+  assert.deepEqual(snap.sequences, ['a_jobs_id_seq owned by a_jobs.id']);
+});
+
+test("AsyncMQ's own install under a custom jobs name (indexes named idx_asyncmq_jobs_*) counts as installed", async () => {
+  const db = await createDatabase();
+  await db.sql.unsafe(seedInstallSql({ jobs: 'a_jobs', repeatables: 'a_repeatables', cancelledJobs: 'a_cancelled' }));
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: setA });
+  assert.deepEqual(report.created, []);
+  assert.deepEqual(report.pendingIndexes, []);
+  const status = await inspectPostgresBackend({ connectionString: db.url, env: {}, settings: setA });
+  assert.equal(status.ok, true);
+  assert.equal(status.tables[0]!.items.find((i) => i.name === 'idx_a_jobs_status')!.foundName, 'idx_asyncmq_jobs_status');
+});
+
+test('two name sets in one namespace coexist; dropping one leaves the other and its rows', async () => {
+  const db = await createDatabase();
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: setA });
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: setB });
+  await db.sql`insert into b_jobs (queue_name, job_id, data) values ('q', 'j', '{}')`;
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: setA, drop: true });
+  assert.deepEqual(report.dropped, ['table public.a_jobs', 'table public.a_repeatables', 'table public.a_cancelled']);
+  const snap = await snapshot(db.sql);
+  assert.deepEqual(Object.keys(snap.tables), ['b_cancelled', 'b_jobs', 'b_repeatables']);
+  assert.equal(snap.tables.b_jobs!.indexes.length, 5);
+  assert.equal((await db.sql`select count(*)::int as n from b_jobs`)[0]!.n, 1);
+});
+
+test('default names in several namespaces: each its own, drop scoped to one, the schema kept', async () => {
+  const db = await createDatabase();
+  const reference = await createDatabase();
+  await reference.sql.unsafe(seedInstallSql());
+  const created = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchema: 'tenant_one' } });
+  assert.equal(created.created[0], 'schema tenant_one');
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchema: 'tenant_two' } });
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+
+  const publicSnap = await snapshot(db.sql, 'public');
+  assert.deepEqual(publicSnap, await snapshot(reference.sql, 'public'));
+  const two = await snapshot(db.sql, 'tenant_two');
+  assert.deepEqual(two.tables.asyncmq_jobs!.indexes.map((i) => i.replace(/ ON \S+ /, ' ON ')), publicSnap.tables.asyncmq_jobs!.indexes.map((i) => i.replace(/ ON \S+ /, ' ON ')));
+  // The serial default names the namespace's own sequence.
+  assert.ok(two.tables.asyncmq_jobs!.columns[0]!.includes("nextval('tenant_two.asyncmq_jobs_id_seq'::regclass)"));
+
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchema: 'tenant_one' }, drop: true });
+  assert.deepEqual(await snapshot(db.sql, 'tenant_one'), { tables: {}, sequences: [] });
+  assert.deepEqual(await snapshot(db.sql, 'tenant_two'), two);
+  assert.deepEqual(await snapshot(db.sql, 'public'), publicSnap);
+  const [{ kept }] = await db.sql`select exists (select 1 from pg_namespace where nspname = 'tenant_one') as kept`;
+  assert.equal(kept, true);
+});
+
+test('unqualified names follow the connection search_path, as AsyncMQ does', async () => {
+  const db = await createDatabase();
+  await db.sql`create schema tenant`;
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, connection: { search_path: 'tenant' } });
+  assert.equal(report.namespace, 'tenant');
+  assert.deepEqual(Object.keys((await snapshot(db.sql, 'tenant')).tables), ['asyncmq_cancelled_jobs', 'asyncmq_jobs', 'asyncmq_repeatables']);
+  assert.deepEqual(await snapshot(db.sql, 'public'), { tables: {}, sequences: [] });
+});
+
+test('a table named with capitals (a different table to AsyncMQ) is not mistaken for ours', async () => {
+  const db = await createDatabase();
+  await db.sql.unsafe('create table "Asyncmq_Jobs" (x int)');
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, drop: true });
+  assert.deepEqual(Object.keys((await snapshot(db.sql)).tables), ['Asyncmq_Jobs']);
+});
+
+test('hostile names are refused before anything runs; an unrelated table survives', async () => {
+  const db = await createDatabase();
+  await db.sql`create table app_users (id int)`;
+  const hostile: AsyncmqSettings[] = [
+    { postgresJobsTableName: 'x"; drop table app_users; --' },
+    { postgresJobsTableName: 'jobs; drop table app_users' },
+    { postgresRepeatablesTableName: 'App_Users' },
+    { postgresCancelledJobsTableName: "it's" },
+    { postgresSchema: 'public; drop table app_users' },
+    { postgresJobsTableName: 'j'.repeat(48) },
+  ];
+  for (const settings of hostile) {
+    for (const drop of [false, true]) {
+      await assert.rejects(installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings, drop }), (e: unknown) => {
+        assert.ok(e instanceof AsyncmqPostgresError);
+        assert.equal(e.code, 'ASYNCMQ_INVALID_NAME');
+        assert.equal(e.setting, Object.keys(settings)[0]);
+        return true;
+      });
+    }
+  }
+  assert.deepEqual(Object.keys((await snapshot(db.sql)).tables), ['app_users']);
+});
