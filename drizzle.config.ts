@@ -1,7 +1,23 @@
+/**
+ * drizzle-kit configuration for the package's own tables, named by the same ASYNCMQ_*
+ * environment variables as everything else. `drizzle/` holds what `generate` makes for the
+ * default names.
+ *
+ * `push` is guarded: drizzle-kit 0.31 drops every sequence and enum in the namespace that the
+ * schema does not declare, whatever `tablesFilter` says, so before a push scripts/push-guard.ts
+ * checks that the namespace holds nothing of that kind but the package's own, and stops the
+ * push if it does.
+ */
+import { spawnSync } from 'node:child_process';
 import { defineConfig } from 'drizzle-kit';
 import { pickNames, resolveNames, settingsFromEnv } from './src/settings.js';
 
 const names = resolveNames(pickNames(settingsFromEnv()));
+
+if (process.argv.includes('push')) {
+  const guard = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/push-guard.ts'], { stdio: 'inherit' });
+  if (guard.status !== 0) process.exit(guard.status ?? 1);
+}
 
 export default defineConfig({
   dialect: 'postgresql',
@@ -10,4 +26,5 @@ export default defineConfig({
   dbCredentials: { url: process.env.ASYNCMQ_POSTGRES_BACKEND_URL ?? '' },
   tablesFilter: [names.postgresJobsTableName, names.postgresRepeatablesTableName, names.postgresCancelledJobsTableName],
   schemaFilter: [names.postgresSchema ?? 'public'],
+  migrations: { table: '__asyncmq_postgres_migrations', schema: 'drizzle' },
 });

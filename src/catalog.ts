@@ -212,3 +212,27 @@ export function missingIndexes(shapes: readonly TableShape[], statuses: readonly
       }));
   });
 }
+
+/**
+ * Objects in the namespace that drizzle-kit push would drop or alter although they are not the
+ * package's: it reads sequences and enums by schema alone, ignoring `tablesFilter`, so it drops
+ * an unrelated sequence (or fails on another table's serial one) and drops unrelated enums.
+ */
+export async function readForeignObjects(sql: Sql, shapes: readonly TableShape[]): Promise<string[]> {
+  const rows = await sql.unsafe(
+    `with ns as (select coalesce($1::text, current_schema()) as name)
+     select 'sequence ' || quote_ident(ns.name) || '.' || quote_ident(s.relname) as object
+     from pg_class s join pg_namespace n on n.oid = s.relnamespace join ns on n.nspname = ns.name
+     where s.relkind = 'S' and not exists (
+       select 1 from pg_depend d join pg_class t on t.oid = d.refobjid
+       where d.classid = 'pg_class'::regclass and d.objid = s.oid and d.deptype in ('a', 'i')
+         and t.relnamespace = n.oid and t.relname = any(string_to_array($2::text, ',')))
+     union all
+     select 'enum type ' || quote_ident(ns.name) || '.' || quote_ident(t.typname)
+     from pg_type t join pg_namespace n on n.oid = t.typnamespace join ns on n.nspname = ns.name
+     where t.typtype = 'e'
+     order by 1`,
+    [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')],
+  );
+  return rows.map((r) => r.object as string);
+}

@@ -5,10 +5,19 @@
  * drizzle-kit loads it through a CommonJS require hook, so no top-level await, and nothing here
  * imports postgres.js or drizzle-kit.
  */
-import { pickNames, settingsFromEnv } from './settings.js';
+import { pgSchema } from 'drizzle-orm/pg-core';
+import { pickNames, resolveNames, settingsFromEnv } from './settings.js';
 import { createAsyncmqSchema } from './tables.js';
 
-const fromEnv = createAsyncmqSchema(pickNames(settingsFromEnv()));
+const names = resolveNames(pickNames(settingsFromEnv()));
+const fromEnv = createAsyncmqSchema(names);
+
+/**
+ * The namespace named by ASYNCMQ_POSTGRES_SCHEMA, if any: drizzle-kit creates a schema only
+ * when its pgSchema object is exported, so apps that re-export this entry get it too.
+ */
+export const asyncmqPostgresSchema =
+  names.postgresSchema && names.postgresSchema !== 'public' ? pgSchema(names.postgresSchema) : undefined;
 
 /** The jobs table, named by the `ASYNCMQ_*` environment at import (default `asyncmq_jobs`). */
 export const asyncmqJobs = fromEnv.jobs;
