@@ -35,7 +35,7 @@ async function withOpenWrite<T>(db: Awaited<ReturnType<typeof createDatabase>>, 
     await writer`begin`;
     await writer.unsafe(`insert into ${table} (queue_name, job_id, data) values ('q', 'uncommitted', '{}')`);
     const result = await body();
-    const [{ open }] = await writer`select txid_current_if_assigned() is not null as open`;
+    const { open } = (await writer`select txid_current_if_assigned() is not null as open`)[0]!;
     assert.equal(open, true, 'the writer is still in its transaction');
     await writer`commit`;
     return result;
@@ -139,6 +139,6 @@ test('the INVALID leftover of an interrupted build is dropped and built again', 
   ]);
   const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, concurrentIndexes: true });
   assert.deepEqual(report.created, ['index public.idx_asyncmq_jobs_delay_until']);
-  const [{ valid }] = await db.sql`select indisvalid as valid from pg_index where indexrelid = 'idx_asyncmq_jobs_delay_until'::regclass`;
+  const { valid } = (await db.sql`select indisvalid as valid from pg_index where indexrelid = 'idx_asyncmq_jobs_delay_until'::regclass`)[0]!;
   assert.equal(valid, true);
 });

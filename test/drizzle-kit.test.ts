@@ -62,7 +62,7 @@ test("push refuses a namespace holding sequences or enums that are not the packa
   assert.match(output, /sequence public\.app_items_id_seq/);
   assert.doesNotMatch(output, /asyncmq_jobs_id_seq/);
   assert.deepEqual(await snapshot(db.sql), before);
-  const [{ enums }] = await db.sql`select count(*)::int as enums from pg_type where typname = 'app_mood'`;
+  const { enums } = (await db.sql`select count(*)::int as enums from pg_type where typname = 'app_mood'`)[0]!;
   assert.equal(enums, 1);
 });
 

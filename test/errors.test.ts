@@ -98,7 +98,7 @@ test('a read-write role (no CREATE anywhere) can run install at startup once the
     grant usage on schema public, queue to ${role.name};
     grant select, insert, update, delete on all tables in schema public, queue to ${role.name};
     grant usage on all sequences in schema public, queue to ${role.name};`);
-  const [{ can_create }] = await db.sql`select has_database_privilege(${role.name}, current_database(), 'CREATE') or has_schema_privilege(${role.name}, 'public', 'CREATE') as can_create`;
+  const { can_create } = (await db.sql`select has_database_privilege(${role.name}, current_database(), 'CREATE') or has_schema_privilege(${role.name}, 'public', 'CREATE') as can_create`)[0]!;
   assert.equal(can_create, false);
   for (const settings of [{}, { postgresSchema: 'queue' }]) {
     const report = await installOrDropPostgresBackend({ connectionString: role.url(db.name), env: {}, settings });

@@ -72,7 +72,7 @@ test('default names in several namespaces: each its own, drop scoped to one, the
   assert.deepEqual(await snapshot(db.sql, 'tenant_one'), { tables: {}, sequences: [] });
   assert.deepEqual(await snapshot(db.sql, 'tenant_two'), two);
   assert.deepEqual(await snapshot(db.sql, 'public'), publicSnap);
-  const [{ kept }] = await db.sql`select exists (select 1 from pg_namespace where nspname = 'tenant_one') as kept`;
+  const { kept } = (await db.sql`select exists (select 1 from pg_namespace where nspname = 'tenant_one') as kept`)[0]!;
   assert.equal(kept, true);
 });
 

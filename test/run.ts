@@ -20,7 +20,7 @@ if (!url) {
   url = server.url;
 }
 
-const env = { ...process.env, ASYNCMQ_TEST_DATABASE_URL: url };
+const env: NodeJS.ProcessEnv = { ...process.env, ASYNCMQ_TEST_DATABASE_URL: url };
 // The tests must not pick up a developer's own configuration.
 for (const key of Object.keys(env)) if (key.startsWith('ASYNCMQ_') && key !== 'ASYNCMQ_TEST_DATABASE_URL') delete env[key];
 

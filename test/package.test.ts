@@ -1,0 +1,91 @@
+/**
+ * The package as npm would ship it: packed, unpacked into a sample app's node_modules, and
+ * used there. The example app (examples/drizzle-app) type-checks under strict TypeScript 5.x,
+ * and its drizzle-kit, loading the schema through its CommonJS require hook, sees the tables.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let app: string;
+let files: string[];
+
+before(async () => {
+  app = await mkdtemp(join(tmpdir(), 'asyncmq-app-'));
+  await cp(join(root, 'examples/drizzle-app'), app, { recursive: true });
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], { cwd: root, encoding: 'utf8' }));
+  files = packed[0].files.map((f: { path: string }) => f.path);
+  const target = join(app, 'node_modules/asyncmq-postgres');
+  await mkdir(target, { recursive: true });
+  execFileSync('tar', ['-xzf', join(app, packed[0].filename), '-C', target, '--strip-components=1']);
+  // The app's own dependencies, from this checkout's node_modules.
+  for (const dep of ['drizzle-orm', 'drizzle-kit', 'postgres', 'typescript']) {
+    await symlink(join(root, 'node_modules', dep), join(app, 'node_modules', dep));
+  }
+});
+
+after(() => rm(app, { recursive: true, force: true }));
+
+test('the tarball holds the built code, drizzle/, the license and the bin, and no sources or tests', () => {
+  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.js', 'dist/schema.d.ts', 'dist/bin.js', 'drizzle/0000_init.sql', 'drizzle/meta/_journal.json', 'LICENSE', 'package.json']) {
+    assert.ok(files.includes(file), `${file} is packed`);
+  }
+  assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|examples)\//.test(f)), []);
+});
+
+test('the example app type-checks under strict TypeScript 5.x against the packed types', () => {
+  const tsc = spawnSync(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8' });
+  assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
+  const version = execFileSync(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '--version'], { encoding: 'utf8' });
+  assert.match(version, /Version 5\./);
+});
+
+test("the app's drizzle-kit generate sees the three tables, and follows the ASYNCMQ_* names", async () => {
+  const kit = (env: Record<string, string>) =>
+    spawnSync(join(app, 'node_modules/drizzle-kit/bin.cjs'), ['generate'], { cwd: app, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const sqlFiles = async () => (await readdir(join(app, 'drizzle'))).filter((f) => f.endsWith('.sql'));
+
+  const plain = kit({});
+  assert.equal(plain.status, 0, plain.stdout + plain.stderr);
+  const [first] = await sqlFiles();
+  const text = await readFile(join(app, 'drizzle', first!), 'utf8');
+  for (const table of ['users', 'asyncmq_jobs', 'asyncmq_repeatables', 'asyncmq_cancelled_jobs']) assert.match(text, new RegExp(`CREATE TABLE "${table}"`));
+
+  await rm(join(app, 'drizzle'), { recursive: true });
+  const custom = kit({ ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'app_jobs', ASYNCMQ_POSTGRES_CANCELLED_JOBS_TABLE_NAME: 'app_cancelled' });
+  assert.equal(custom.status, 0, custom.stdout + custom.stderr);
+  const customText = await readFile(join(app, 'drizzle', (await sqlFiles())[0]!), 'utf8');
+  assert.match(customText, /CREATE TABLE "app_jobs"/);
+  assert.match(customText, /CREATE TABLE "app_cancelled"/);
+  assert.match(customText, /CREATE INDEX "idx_app_jobs_status" ON "app_jobs"/);
+  assert.doesNotMatch(customText, /asyncmq_jobs/);
+});
+
+test('the schema entry loads under require() and imports neither postgres.js nor drizzle-kit', async () => {
+  const loaded = spawnSync(process.execPath, ['-e', "const s = require('asyncmq-postgres/schema'); console.log(Object.keys(s).sort().join(','))"], { cwd: app, encoding: 'utf8' });
+  assert.equal(loaded.status, 0, loaded.stderr);
+  assert.match(loaded.stdout, /asyncmqCancelledJobs,asyncmqJobs,.*asyncmqRepeatables,createAsyncmqSchema/);
+
+  // Walk the entry's import graph inside the package: only drizzle-orm and node: built-ins leave it.
+  const dist = join(app, 'node_modules/asyncmq-postgres/dist');
+  const seen = new Set<string>();
+  const outside = new Set<string>();
+  const visit = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = await readFile(join(dist, file), 'utf8');
+    for (const [, spec] of code.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
+      if (spec!.startsWith('./')) await visit(spec!.slice(2));
+      else outside.add(spec!.split('/')[0]!);
+    }
+  };
+  await visit('schema.js');
+  assert.ok(seen.size >= 4, `followed ${[...seen].join(', ')}`);
+  assert.deepEqual([...outside], ['drizzle-orm']);
+});
