@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { startEmbeddedPostgres, type RunningServer } from './support/embedded.js';
+import { startEmbeddedPostgres, type RunningServer } from '../scripts/embedded-postgres.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
