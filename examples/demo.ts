@@ -1,17 +1,18 @@
 /**
- * `npm run demo`: the whole life of the schema on a throwaway embedded Postgres, no setup.
- * install and status through the real CLI, a job written and read through Drizzle with the
- * package's tables, then drop.
+ * `npm run demo`: the whole life of the schema on a throwaway embedded Postgres, no setup:
+ * install and status through the CLI, a job written and read through Drizzle with the
+ * package's tables, then drop. It runs this checkout's sources; an app imports the same things
+ * from `asyncmq-postgres` and `asyncmq-postgres/schema` (see examples/drizzle-app).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { and, asc, eq } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { asyncmqJobs, type AsyncmqJobRecord } from 'asyncmq-postgres/schema';
+import { asyncmqJobs, type AsyncmqJobRecord } from '../src/schema.js';
 import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
 
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
 console.log('Starting an embedded Postgres for the demo...');
 const server = await startEmbeddedPostgres();
@@ -19,7 +20,7 @@ try {
   const env = { ...process.env, ASYNCMQ_POSTGRES_BACKEND_URL: server.url };
   const cli = (...args: string[]) => {
     console.log(`\n$ npx asyncmq-postgres ${args.join(' ')}`);
-    const result = spawnSync(process.execPath, [bin, ...args], { env, stdio: 'inherit' });
+    const result = spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { env, stdio: 'inherit' });
     console.log(`(exit ${result.status})`);
   };
 
