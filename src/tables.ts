@@ -96,6 +96,10 @@ export function createAsyncmqSchema(names: AsyncmqNames = {}) {
       index(`idx_${J}_queue_name`).on(t.queueName),
       index(`idx_${J}_status`).on(t.status),
       index(`idx_${J}_delay_until`).on(t.delayUntil),
+      // The `queue` profile: AsyncMQ's dequeue (oldest waiting job of a queue, FOR UPDATE SKIP
+      // LOCKED) walks this index and stops at the first row, where the seed's single-column
+      // indexes make it sort half the table; queue_stats and purge filter on its first two columns.
+      ...(n.postgresIndexes === 'queue' ? [index(`idx_${J}_dequeue`).on(t.queueName, t.status, t.createdAt)] : []),
     ],
   );
 

@@ -110,7 +110,7 @@ test("the committed migrations through drizzle-orm's migrator give the installer
   }
 });
 
-test('generate follows the ASYNCMQ_* names; with none it reproduces the committed drizzle/', async () => {
+test('generate follows the ASYNCMQ_* names and index profile; with none it reproduces the committed drizzle/', async () => {
   const copy = await mkdtemp(join(tmpdir(), 'asyncmq-kit-'));
   try {
     for (const entry of ['drizzle.config.ts', 'src', 'scripts', 'drizzle', 'package.json', 'tsconfig.json']) {
@@ -122,7 +122,7 @@ test('generate follows the ASYNCMQ_* names; with none it reproduces the committe
 
     // From empty: against the committed snapshot, a new name is a rename, and drizzle-kit asks.
     await rm(join(copy, 'drizzle'), { recursive: true });
-    const custom = await drizzleKit(['generate', '--name', 'custom'], { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'my_jobs', ASYNCMQ_POSTGRES_SCHEMA: 'queue' }, copy);
+    const custom = await drizzleKit(['generate', '--name', 'custom'], { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'my_jobs', ASYNCMQ_POSTGRES_SCHEMA: 'queue', ASYNCMQ_POSTGRES_INDEXES: 'queue' }, copy);
     assert.equal(custom.code, 0, custom.output);
     const file = (await readdir(join(copy, 'drizzle'))).find((f) => f.endsWith('_custom.sql'));
     assert.ok(file, custom.output);
@@ -131,6 +131,7 @@ test('generate follows the ASYNCMQ_* names; with none it reproduces the committe
     assert.match(text, /CREATE TABLE "queue"\."my_jobs"/);
     assert.match(text, /CONSTRAINT "my_jobs_job_id_key" UNIQUE\("job_id"\)/);
     assert.match(text, /CREATE INDEX "idx_my_jobs_delay_until" ON "queue"\."my_jobs"/);
+    assert.match(text, /CREATE INDEX "idx_my_jobs_dequeue" ON "queue"\."my_jobs" USING btree \("queue_name","status","created_at"\)/);
   } finally {
     await rm(copy, { recursive: true, force: true });
   }
