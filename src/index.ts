@@ -18,11 +18,4 @@ export {
   type IndexProfile,
   type PoolOptions,
 } from './settings.js';
-export {
-  ASYNCMQ_JOB_STATUSES,
-  createAsyncmqSchema,
-  type AsyncmqJobRecord,
-  type AsyncmqJobStatus,
-  type AsyncmqRepeatableDefinition,
-  type AsyncmqSchema,
-} from './tables.js';
+export * from './tables.js';

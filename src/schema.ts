@@ -31,12 +31,5 @@ export type NewAsyncmqJob = typeof asyncmqJobs.$inferInsert;
 export type AsyncmqRepeatable = typeof asyncmqRepeatables.$inferSelect;
 export type AsyncmqCancelledJob = typeof asyncmqCancelledJobs.$inferSelect;
 
-export {
-  ASYNCMQ_JOB_STATUSES,
-  createAsyncmqSchema,
-  type AsyncmqJobRecord,
-  type AsyncmqJobStatus,
-  type AsyncmqRepeatableDefinition,
-  type AsyncmqSchema,
-} from './tables.js';
+export * from './tables.js';
 export type { AsyncmqNames, IndexProfile } from './settings.js';
