@@ -183,11 +183,16 @@ function describeReport(report: PostgresBackendReport): string {
     lines.push(report.dropped.length ? `Dropped in ${report.namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${report.namespace}.`);
   } else {
     lines.push(report.created.length ? `Created: ${report.created.join(', ')}.` : `Nothing to do: every table is in place in ${report.namespace}.`);
-    if (report.pendingIndexes.length) {
+    const elsewhere = report.pendingIndexes.filter((p) => p.reason === 'building-elsewhere');
+    if (elsewhere.length) {
+      lines.push(`Another session is building indexes in ${report.namespace}; left to it: ${elsewhere.map((p) => p.name).join(', ')}.`);
+    }
+    const notRequested = report.pendingIndexes.filter((p) => p.reason === 'not-requested');
+    if (notRequested.length) {
       lines.push(
-        `${report.pendingIndexes.length} index(es) missing from existing tables were not built, so as not to block the queue's writers.`,
+        `${notRequested.length} index(es) missing from existing tables were not built, so as not to block the queue's writers.`,
         'Build them with `asyncmq-postgres install --concurrently`, or run each statement outside a transaction:',
-        ...report.pendingIndexes.flatMap((p) => p.sql.map((s) => `  ${s};`)),
+        ...notRequested.flatMap((p) => p.sql.map((statement) => `  ${statement};`)),
       );
     }
   }

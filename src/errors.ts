@@ -29,7 +29,7 @@ export class AsyncmqPostgresError extends Error {
   override readonly name = 'AsyncmqPostgresError';
   readonly code: AsyncmqErrorCode;
   /** The setting at fault, for configuration errors (e.g. `postgresJobsTableName`). */
-  readonly setting?: string;
+  declare readonly setting?: string;
 
   constructor(code: AsyncmqErrorCode, message: string, options: { cause?: unknown; setting?: string } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

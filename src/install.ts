@@ -17,7 +17,7 @@
  *   `concurrentIndexes` is set.
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { compareCatalog, missingIndexes, readCatalog, type CatalogState, type TableStatus } from './catalog.js';
+import { compareCatalog, missingIndexes, readCatalog, type CatalogState, type MissingIndex, type TableStatus } from './catalog.js';
 import { openPool, translateError, type Connection } from './connection.js';
 import { planConcurrentIndex, planDrop, planInstall, qualifiedName, type TableShape } from './ddl.js';
 import { AsyncmqPostgresError } from './errors.js';
@@ -38,6 +38,11 @@ export interface PendingIndex {
   name: string;
   /** The statements that build it without blocking writers; run each outside a transaction. */
   sql: string[];
+  /**
+   * `not-requested`: install builds no index on an existing table unless `concurrentIndexes` is
+   * set. `building-elsewhere`: it was, but another session is building indexes there now.
+   */
+  reason: 'not-requested' | 'building-elsewhere';
 }
 
 export interface PostgresBackendReport {
@@ -150,35 +155,70 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
 
   // Tables that existed before the transaction keep their rows; their missing indexes are built
   // concurrently or reported, never built under a lock that stops the queue's writers.
-  const pending = missingIndexes(shapes, compareCatalog(shapes, state));
-  const pendingIndexes: PendingIndex[] = [];
-  for (const { shape, index, invalidName } of pending) {
-    const statements = planConcurrentIndex(shape, index, invalidName);
-    if (concurrentIndexes && (await buildConcurrently(sql, run, shape, statements))) {
-      created.push(`index ${namespace}.${index.name}`);
-    } else {
-      pendingIndexes.push({ table: shape.name, name: index.name, sql: statements });
-    }
+  let pending = missingIndexes(shapes, compareCatalog(shapes, state));
+  let reason: PendingIndex['reason'] = 'not-requested';
+  if (concurrentIndexes && pending.length > 0) {
+    const outcome = await buildConcurrently(sql, run, shapes, namespace);
+    created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));
+    pending = outcome.left;
+    reason = 'building-elsewhere';
   }
+  const pendingIndexes = pending.map(({ shape, index, invalidName }): PendingIndex => ({
+    table: shape.name,
+    name: index.name,
+    sql: planConcurrentIndex(shape, index, invalidName),
+    reason,
+  }));
   return { action: 'install', namespace, created, dropped: [], pendingIndexes };
 }
 
 /**
- * Runs an index's concurrent build. Returns false, building nothing, when another session holds
- * the table's SHARE UPDATE EXCLUSIVE lock (it is building an index, or vacuuming): an INVALID
- * index may then be its work in progress rather than a leftover, so it is left alone.
+ * Builds the missing indexes of existing tables with CREATE INDEX CONCURRENTLY, which cannot run
+ * in a transaction. Two such builds on one table deadlock, so one session builds at a time: it
+ * holds a session-level advisory lock for the namespace's index builds while it works, and a
+ * session that cannot take it leaves the work to the one that has it. The catalog is read again
+ * under that lock, so an index another session finished meanwhile is not dropped and rebuilt.
+ * An INVALID index is the leftover of an interrupted build and is dropped first, unless some
+ * session holds the table's SHARE UPDATE EXCLUSIVE lock (a build outside this package, or a
+ * vacuum), in which case that table is left for later.
  */
-async function buildConcurrently(sql: Sql, run: Step, shape: TableShape, statements: string[]): Promise<boolean> {
-  const table = qualifiedName(shape.schema, shape.name);
-  const [{ busy }] = (await run(`checking for index builds on ${shape.name}`, () =>
-    sql`select exists (
-          select 1 from pg_locks
-          where locktype = 'relation' and relation = ${table}::regclass and mode = 'ShareUpdateExclusiveLock'
-            and granted and pid <> pg_backend_pid()) as busy`,
-  )) as unknown as [{ busy: boolean }];
-  if (busy) return false;
-  for (const statement of statements) await run(`running ${statement}`, () => sql.unsafe(statement));
-  return true;
+async function buildConcurrently(
+  sql: Sql,
+  run: Step,
+  shapes: readonly TableShape[],
+  namespace: string,
+): Promise<{ built: string[]; left: MissingIndex[] }> {
+  const session = await sql.reserve();
+  const key = lockKey(namespace, 'index-build');
+  try {
+    const [{ locked }] = (await session`select pg_try_advisory_lock(${key}::bigint) as locked`) as unknown as [{ locked: boolean }];
+    const missing = missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes))));
+    if (!locked) return { built: [], left: missing };
+    try {
+      const built: string[] = [];
+      const left: MissingIndex[] = [];
+      for (const item of missing) {
+        const table = qualifiedName(item.shape.schema, item.shape.name);
+        const [{ busy }] = (await session`
+          select exists (select 1 from pg_locks
+            where locktype = 'relation' and relation = ${table}::regclass and mode = 'ShareUpdateExclusiveLock'
+              and granted and pid <> pg_backend_pid()) as busy`) as unknown as [{ busy: boolean }];
+        if (busy) {
+          left.push(item);
+          continue;
+        }
+        for (const statement of planConcurrentIndex(item.shape, item.index, item.invalidName)) {
+          await run(`running ${statement}`, () => session.unsafe(statement));
+        }
+        built.push(item.index.name);
+      }
+      return { built, left };
+    } finally {
+      await session`select pg_advisory_unlock(${key}::bigint)`;
+    }
+  } finally {
+    session.release();
+  }
 }
 
 async function drop(sql: Sql, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {

@@ -62,8 +62,10 @@ export function resolveBackendConnection(options: BackendOptions, settings: Asyn
 
 /**
  * The advisory lock key for a namespace: installs and drops of the same namespace serialize,
- * whichever version of this package runs them, so the key depends on nothing else.
+ * whichever version of this package runs them, so the key depends on nothing else. Concurrent
+ * index builds take a key of their own (`purpose`), since they run outside the transaction.
  */
-export function lockKey(namespace: string): string {
-  return createHash('sha256').update(`asyncmq-postgres:${namespace}`).digest().readBigInt64BE(0).toString();
+export function lockKey(namespace: string, purpose?: 'index-build'): string {
+  const subject = purpose ? `asyncmq-postgres:${namespace}:${purpose}` : `asyncmq-postgres:${namespace}`;
+  return createHash('sha256').update(subject).digest().readBigInt64BE(0).toString();
 }

@@ -88,6 +88,15 @@ test('install, then install again, status, drop: messages and exit codes', async
   const refused = await run(['install'], env);
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /paused different.*\[ASYNCMQ_SCHEMA_MISMATCH\]\n$/s);
+
+  // with the table mended, the missing index is reported by install, then built on request
+  await db.sql`alter table asyncmq_repeatables alter column paused set not null`;
+  const reported = await run(['install'], env);
+  assert.equal(reported.code, 0);
+  assert.match(reported.stdout, /1 index\(es\) missing from existing tables were not built.*\n {2}CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status"/s);
+  const built = await run(['install', '--concurrently'], env);
+  assert.deepEqual(built, { code: 0, stdout: 'Created: index public.idx_asyncmq_jobs_status.\n', stderr: '' });
+  assert.equal((await run(['status'], env)).code, 0);
 });
 
 test('drop needs --yes: without it, exit 2 and nothing dropped; with it, dropped', async () => {

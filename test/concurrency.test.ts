@@ -113,6 +113,7 @@ test('an index missing from a table in use is reported, not built under a lock; 
       table: 'asyncmq_jobs',
       name: 'idx_asyncmq_jobs_status',
       sql: ['CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "asyncmq_jobs" USING btree ("status")'],
+      reason: 'not-requested',
     },
   ]);
   const status = await inspectPostgresBackend({ connectionString: db.url, env: {} });
