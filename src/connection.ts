@@ -57,18 +57,23 @@ export function normalizePoolOptions(given: PoolOptions, source: string): PoolOp
   return out;
 }
 
-/** The password in a URL, found without parsing it (a malformed URL is exactly the case to guard). */
-function secretsOf(url: string): string[] {
-  const match = /^[^:/?#]+:\/\/[^/?#@]*?:([^@/?#]*)@/.exec(url) ?? /:\/\/[^@]*?:(.*)@/.exec(url);
-  const raw = match?.[1];
-  if (!raw) return [];
+/**
+ * The password in a URL, found without parsing it (a malformed URL is exactly the case to
+ * guard): everything between the user name and the last `@`, so that an unescaped `@` in the
+ * password does not leave its tail showing.
+ */
+function secretsOf(url: string, poolOptions: PoolOptions): string[] {
+  const rest = url.slice(url.indexOf('://') + 3);
+  const userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')));
+  const raw = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : '';
   let decoded = raw;
   try {
     decoded = decodeURIComponent(raw);
   } catch {
     // keep the raw form only
   }
-  return [...new Set([raw, decoded])].sort((a, b) => b.length - a.length);
+  const given = [poolOptions.password, poolOptions.pass].filter((p): p is string => typeof p === 'string');
+  return [...new Set([raw, decoded, ...given])].filter(Boolean).sort((a, b) => b.length - a.length);
 }
 
 export function resolveConnection(url: string | undefined, poolOptions: PoolOptions, poolSource: string): Connection {
@@ -79,7 +84,7 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
       { setting: 'asyncmqPostgresBackendUrl' },
     );
   }
-  const secrets = secretsOf(url);
+  const secrets = secretsOf(url, poolOptions);
   const shown = secrets.reduce((out, s) => out.split(s).join('***'), url);
   let parsed: URL;
   try {

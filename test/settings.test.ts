@@ -105,7 +105,7 @@ test('pool options: asyncpg names map to postgres.js, unknown and malformed ones
 });
 
 test('a malformed URL is refused without showing its password anywhere', async () => {
-  for (const url of ['postgres://user:s3cr3t-pw@host:notaport/db', 'mysql://user:s3cr3t-pw@host/db', 'postgres://user:s3cr3t-pw@[bad/db']) {
+  for (const url of ['postgres://user:s3cr3t-pw@host:notaport/db', 'mysql://user:s3cr3t-pw@host/db', 'postgres://user:s3cr3t-pw@[bad/db', 'postgres://user:s3cr3t@-pw@host:x/db']) {
     const error = await installOrDropPostgresBackend({ connectionString: url, env: {} }).then(
       () => assert.fail('accepted'),
       (e: unknown) => e,
@@ -114,7 +114,7 @@ test('a malformed URL is refused without showing its password anywhere', async (
     assert.equal(error.code, 'ASYNCMQ_INVALID_URL');
     const { inspect } = await import('node:util');
     const everything = inspect(error, { depth: 10, showHidden: true }) + JSON.stringify(error) + String(error.stack);
-    assert.doesNotMatch(everything, /s3cr3t-pw/);
+    assert.doesNotMatch(everything, /s3cr3t|-pw/);
     assert.match(error.message, /user:\*\*\*@/);
   }
 });
