@@ -10,9 +10,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { defineConfig } from 'drizzle-kit';
-import { pickNames, resolveNames, settingsFromEnv } from './src/settings.js';
+import { namesFromEnv, resolveNames } from './src/settings.js';
 
-const names = resolveNames(pickNames(settingsFromEnv()));
+const names = resolveNames(namesFromEnv());
 
 if (process.argv.includes('push')) {
   const guard = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/push-guard.ts'], { stdio: 'inherit' });

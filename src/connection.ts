@@ -24,9 +24,13 @@ export const DEFAULT_CONNECT_TIMEOUT = 10;
 const POSTGRES_JS_OPTIONS = new Set([
   'host', 'hostname', 'port', 'path', 'database', 'db', 'user', 'username', 'pass', 'password', 'ssl', 'sslnegotiation',
   'max', 'idle_timeout', 'connect_timeout', 'max_lifetime', 'max_pipeline', 'backoff', 'keep_alive', 'prepare', 'no_prepare',
-  'debug', 'fetch_types', 'publications', 'target_session_attrs', 'connection', 'types', 'transform', 'socket',
-  'onnotice', 'onparameter', 'onclose',
+  'debug', 'fetch_types', 'publications', 'target_session_attrs', 'connection', 'socket', 'onnotice', 'onparameter', 'onclose',
 ]);
+// These change how rows come back, and the package reads its own catalog queries.
+const REFUSED: Record<string, string> = {
+  transform: 'it would rename the columns of the catalog queries asyncmq-postgres reads',
+  types: 'it would change how asyncmq-postgres reads its own catalog queries',
+};
 
 // AsyncMQ passes asyncpg's pool options; these are the ones with a postgres.js meaning.
 const ASYNCPG_ALIASES: Record<string, string> = { max_size: 'max', timeout: 'connect_timeout' };
@@ -45,6 +49,7 @@ export function normalizePoolOptions(given: PoolOptions, source: string): PoolOp
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined || NO_EFFECT.has(name)) continue;
     const target = ASYNCPG_ALIASES[name] ?? name;
+    if (REFUSED[target]) fail(`${JSON.stringify(name)} is not accepted: ${REFUSED[target]}`);
     if (!POSTGRES_JS_OPTIONS.has(target)) {
       fail(`${JSON.stringify(name)} is not known; postgres.js accepts ${[...POSTGRES_JS_OPTIONS].join(', ')} (and asyncpg's min_size, max_size, timeout)`);
     }
@@ -72,8 +77,10 @@ function secretsOf(url: string, poolOptions: PoolOptions): string[] {
   } catch {
     // keep the raw form only
   }
+  // Keyword/value strings and query parameters: `password=...`.
+  const keyed = [...url.matchAll(/password=('(?:[^'\\]|\\.)*'|[^\s&]+)/gi)].map((m) => m[1]!);
   const given = [poolOptions.password, poolOptions.pass].filter((p): p is string => typeof p === 'string');
-  return [...new Set([raw, decoded, ...given])].filter(Boolean).sort((a, b) => b.length - a.length);
+  return [...new Set([raw, decoded, ...keyed, ...given])].filter(Boolean).sort((a, b) => b.length - a.length);
 }
 
 export function resolveConnection(url: string | undefined, poolOptions: PoolOptions, poolSource: string): Connection {
@@ -85,17 +92,25 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
     );
   }
   const secrets = secretsOf(url, poolOptions);
+  if (!/^postgres(ql)?:\/\//i.test(url)) {
+    // Not a URL at all (a keyword/value string, say): nothing of it is repeated back.
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_URL',
+      'the database URL is not a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)',
+      { setting: 'asyncmqPostgresBackendUrl' },
+    );
+  }
   const shown = secrets.reduce((out, s) => out.split(s).join('***'), url);
   let parsed: URL;
   try {
-    if (!/^postgres(ql)?:\/\//i.test(url)) throw new Error('the scheme must be postgres:// or postgresql://');
     // As postgres.js does: only the first of several comma-separated hosts goes to URL.
     const hosts = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0]!;
     const hostPart = hosts.slice(hosts.indexOf('@') + 1);
     parsed = new URL(url.replace(hostPart, hostPart.split(',')[0]!));
   } catch (error) {
-    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_URL', `the database URL ${shown} is not a valid Postgres URL: ${redactError(error, secrets).message}`, {
-      cause: redactError(error, secrets),
+    const cause = redactError(error, secrets);
+    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_URL', `the database URL ${shown} is not a valid Postgres URL: ${cause.message}`, {
+      cause,
       setting: 'asyncmqPostgresBackendUrl',
     });
   }

@@ -6,10 +6,10 @@
  * imports postgres.js or drizzle-kit.
  */
 import { pgSchema } from 'drizzle-orm/pg-core';
-import { pickNames, resolveNames, settingsFromEnv } from './settings.js';
+import { namesFromEnv, resolveNames } from './settings.js';
 import { createAsyncmqSchema } from './tables.js';
 
-const names = resolveNames(pickNames(settingsFromEnv()));
+const names = resolveNames(namesFromEnv());
 const fromEnv = createAsyncmqSchema(names);
 
 /**

@@ -158,6 +158,19 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
   return out;
 }
 
+/**
+ * Only the naming settings from the environment, for the tables built at import: a malformed
+ * variable that does not name anything (the pool options, say) must not break an import.
+ */
+export function namesFromEnv(env: Record<string, string | undefined> = process.env): AsyncmqNames {
+  const names: Record<string, string> = {};
+  for (const key of [...NAME_KEYS, 'postgresSchema', 'postgresIndexes'] as const) {
+    const raw = env[ENV_VARS[key]];
+    if (raw !== undefined && raw !== '') names[key] = raw;
+  }
+  return names as AsyncmqNames;
+}
+
 /** Per key: `settings` first, then the environment. Undefined values in `settings` fall through. */
 export function resolveSettings(
   settings: AsyncmqSettings = {},

@@ -20,7 +20,7 @@ import {
   type PgTableFn,
 } from 'drizzle-orm/pg-core';
 import { checkDerivedNames } from './ddl.js';
-import { pickNames, resolveNames, settingsFromEnv, type AsyncmqNames } from './settings.js';
+import { resolveNames, type AsyncmqNames } from './settings.js';
 
 /** The statuses AsyncMQ writes. The columns are plain text, so other strings still type-check. */
 export const ASYNCMQ_JOB_STATUSES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'expired', 'queued'] as const;

@@ -3,10 +3,12 @@
  * No database is involved here, by design: these errors must come before any connection.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError, createAsyncmqSchema, installOrDropPostgresBackend, renderPostgresBackendSql } from '../src/index.js';
-import { normalizePoolOptions } from '../src/connection.js';
+import { normalizePoolOptions, resolveConnection } from '../src/connection.js';
 import { resolveSettings } from '../src/settings.js';
 
 const refused = (code: string, pattern: RegExp) => (error: unknown) => {
@@ -115,8 +117,44 @@ test('a malformed URL is refused without showing its password anywhere', async (
     const { inspect } = await import('node:util');
     const everything = inspect(error, { depth: 10, showHidden: true }) + JSON.stringify(error) + String(error.stack);
     assert.doesNotMatch(everything, /s3cr3t|-pw/);
-    assert.match(error.message, /user:\*\*\*@/);
+    assert.match(error.message, /user:\*\*\*@|value is not shown/);
   }
+});
+
+test('a keyword/value connection string is refused without repeating any of it', async () => {
+  const error = await installOrDropPostgresBackend({ connectionString: 'host=db user=app password=Sup3rSecret dbname=app', env: {} }).then(
+    () => assert.fail('accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof AsyncmqPostgresError);
+  assert.equal(error.code, 'ASYNCMQ_INVALID_URL');
+  const { inspect } = await import('node:util');
+  assert.doesNotMatch(inspect(error, { depth: 10, showHidden: true }), /Sup3rSecret/);
+  const query = await installOrDropPostgresBackend({ connectionString: 'postgres://u@h:port/db?password=Qw3rty', env: {} }).then(
+    () => assert.fail('accepted'),
+    (e: unknown) => e,
+  );
+  assert.doesNotMatch(inspect(query, { depth: 10, showHidden: true }), /Qw3rty/);
+});
+
+test('pool options that would change how the package reads its own queries are refused', () => {
+  for (const name of ['transform', 'types']) {
+    assert.throws(() => normalizePoolOptions({ [name]: {} }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', new RegExp(`"${name}" is not accepted`)));
+  }
+});
+
+test('the connect timeout is 10 s unless given', () => {
+  assert.equal(resolveConnection('postgres://u@h/db', {}, 'the call').options.connect_timeout, 10);
+  assert.equal(resolveConnection('postgres://u@h/db', { timeout: 3 }, 'the call').options.connect_timeout, 3);
+});
+
+test('importing the schema entry reads only the naming variables', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '-e', "import('./src/schema.ts').then((m) => console.log(Object.keys(m).length))"], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: { ...process.env, ASYNCMQ_POSTGRES_POOL_OPTIONS: '{not json', ASYNCMQ_POSTGRES_LOCK_TIMEOUT: 'soon' },
+    encoding: 'utf8',
+  });
+  assert.equal(result.status, 0, result.stderr);
 });
 
 test('bad settings values are refused with the setting named', async () => {
