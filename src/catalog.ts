@@ -6,7 +6,7 @@
  * install (which refuses a table of another shape) and by `status` (which reports it).
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { constraintDefinition, indexDefinition, type IndexShape, type TableShape } from './ddl.js';
+import { constraintDefinition, indexDefinition, relationNames, type IndexShape, type TableShape } from './ddl.js';
 
 export interface CatalogColumn {
   name: string;
@@ -25,11 +25,21 @@ export interface CatalogTable {
   indexes: { name: string; definition: string; valid: boolean }[];
 }
 
+export interface CatalogRelation {
+  name: string;
+  /** `pg_class.relkind` */
+  kind: string;
+  /** The table an index is on, or that owns a sequence. */
+  owner: string | null;
+}
+
 export interface CatalogState {
   /** The namespace the names resolve to: `postgresSchema`, or the session's `current_schema()`. */
   namespace: string | null;
   namespaceExists: boolean;
   tables: CatalogTable[];
+  /** Relations in the namespace that bear a name the tables would need: their indexes, sequences. */
+  relations: CatalogRelation[];
 }
 
 // Nothing here may lock the tables: pg_get_indexdef() and pg_get_expr(expr, table) take an
@@ -84,20 +94,39 @@ select ns.name as namespace,
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ns.name and c.relname = any(string_to_array($2::text, ','))
-  ), '[]') as tables
+  ), '[]') as tables,
+  coalesce((
+    select json_agg(json_build_object('name', r.relname, 'kind', r.relkind, 'owner', coalesce(it.relname, st.relname)))
+    from pg_class r
+    join pg_namespace n on n.oid = r.relnamespace
+    left join pg_index ri on ri.indexrelid = r.oid
+    left join pg_class it on it.oid = ri.indrelid
+    left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
+    left join pg_class st on st.oid = d.refobjid
+    where n.nspname = ns.name and r.relname = any(string_to_array($3::text, ','))
+  ), '[]') as relations
 from ns`;
 
-/** Reads the catalog for these shapes; names are validated identifiers, so a comma list is safe. */
-export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[]): Promise<CatalogState> {
-  const schema = shapes[0]?.schema ?? null;
-  const [row] = await sql.unsafe(CATALOG_SQL, [schema, shapes.map((s) => s.name).join(',')]);
-  return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables };
+/** The namespace (null: the session's current_schema()) and the tables' names, as query parameters. */
+function params(shapes: readonly TableShape[]): [string | null, string] {
+  // Names are validated identifiers, so a comma-separated list is safe.
+  return [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')];
 }
 
-export type ItemState = 'present' | 'missing' | 'different' | 'extra' | 'invalid';
+export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[]): Promise<CatalogState> {
+  const derived = shapes.flatMap((shape) => relationNames(shape).slice(1));
+  const [row] = await sql.unsafe(CATALOG_SQL, [...params(shapes), derived.join(',')]);
+  return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables, relations: row!.relations };
+}
+
+/**
+ * `conflict`: missing, and its name is taken by another object in the namespace, so creating it
+ * would fail (an index) or quietly pick another name (a serial column's sequence).
+ */
+export type ItemState = 'present' | 'missing' | 'different' | 'extra' | 'invalid' | 'conflict';
 
 export interface ItemStatus {
-  kind: 'column' | 'constraint' | 'index';
+  kind: 'column' | 'constraint' | 'index' | 'sequence';
   name: string;
   status: ItemState;
   /** What the schema wants, in the catalog's words; absent for `extra`. */
@@ -118,14 +147,28 @@ export interface TableStatus {
 const columnText = (c: { type: string; notNull: boolean; default: string | null | undefined }) =>
   `${c.type}${c.notNull ? ' NOT NULL' : ''}${c.default ? ` DEFAULT ${c.default}` : ''}`;
 
+const RELKINDS: Record<string, string> = { r: 'table', p: 'table', i: 'index', I: 'index', S: 'sequence', v: 'view', m: 'materialized view', f: 'foreign table', c: 'type' };
+
+/** A missing object whose name another relation holds. */
+function missingOrConflict(state: CatalogState, kind: ItemStatus['kind'], name: string, expected: string): ItemStatus {
+  const holder = state.relations.find((r) => r.name === name);
+  if (!holder) return { kind, name, status: 'missing', expected };
+  const what = `${RELKINDS[holder.kind] ?? `relation (relkind ${holder.kind})`} ${state.namespace}.${holder.name}`;
+  return { kind, name, status: 'conflict', expected, actual: `the name is taken by the ${what}${holder.owner ? ` of table ${holder.owner}` : ''}`, foundName: holder.name };
+}
+
 /** Compares one table's expected shape with what the catalog has. */
-export function compareTable(shape: TableShape, actual: CatalogTable | undefined): TableStatus {
+export function compareTable(shape: TableShape, state: CatalogState): TableStatus {
+  const actual = state.tables.find((t) => t.name === shape.name);
   const items: ItemStatus[] = [];
   if (!actual) {
-    const missing = (kind: ItemStatus['kind'], name: string, expected: string) => items.push({ kind, name, status: 'missing', expected });
-    shape.columns.forEach((c) => missing('column', c.name, columnText(c)));
-    shape.constraints.forEach((c) => missing('constraint', c.name, constraintDefinition(c)));
-    shape.indexes.forEach((i) => missing('index', i.name, indexDefinition(i)));
+    shape.columns.forEach((c) => items.push({ kind: 'column', name: c.name, status: 'missing', expected: columnText(c) }));
+    shape.constraints.forEach((c) => items.push(missingOrConflict(state, 'constraint', c.name, constraintDefinition(c))));
+    shape.indexes.forEach((i) => items.push(missingOrConflict(state, 'index', i.name, indexDefinition(i))));
+    shape.sequences.forEach((name) => {
+      const item = missingOrConflict(state, 'sequence', name, `sequence ${name}`);
+      if (item.status === 'conflict') items.push(item);
+    });
     return { name: shape.name, status: 'missing', items };
   }
   if (actual.kind !== 'r' && actual.kind !== 'p') {
@@ -142,9 +185,9 @@ export function compareTable(shape: TableShape, actual: CatalogTable | undefined
       items.push({ kind: 'column', name: want.name, status: 'missing', expected });
       continue;
     }
-    // A serial column's default names its sequence, schema-qualified or not depending on the
-    // search_path; any nextval() of a sequence named <table>_<column>_seq is the same thing.
-    const sequence = want.serial && new RegExp(`^nextval\\('(?:[^']*\\.)?"?${shape.name}_${want.name}_seq"?'::regclass\\)$`).test(have.default ?? '');
+    // A serial column's default names its sequence, qualified by its namespace or not,
+    // depending on the search_path.
+    const sequence = want.serial && new RegExp(`^nextval\\('(?:${state.namespace}\\.)?${shape.name}_${want.name}_seq'::regclass\\)$`).test(have.default ?? '');
     const actualText = columnText(sequence ? { ...have, default: want.default } : have);
     items.push({ kind: 'column', name: want.name, status: actualText === expected ? 'present' : 'different', expected, actual: actualText });
   }
@@ -179,8 +222,7 @@ export function compareTable(shape: TableShape, actual: CatalogTable | undefined
       items.push({ kind: 'index', name: want.name, status: 'present', expected, actual: renamed ? `${expected} named ${valid.name}` : expected, ...(renamed ? { foundName: valid.name } : {}) });
     } else if (invalid) {
       items.push({ kind: 'index', name: want.name, status: 'invalid', expected, actual: `${expected} named ${invalid.name}, INVALID (an interrupted build)`, foundName: invalid.name });
-    }
-    else items.push({ kind: 'index', name: want.name, status: 'missing', expected });
+    } else items.push(missingOrConflict(state, 'index', want.name, expected));
   }
 
   const differs = items.some((i) => i.kind !== 'index' && i.status !== 'present');
@@ -188,7 +230,7 @@ export function compareTable(shape: TableShape, actual: CatalogTable | undefined
 }
 
 export function compareCatalog(shapes: readonly TableShape[], state: CatalogState): TableStatus[] {
-  return shapes.map((shape) => compareTable(shape, state.tables.find((t) => t.name === shape.name)));
+  return shapes.map((shape) => compareTable(shape, state));
 }
 
 export interface MissingIndex {
@@ -232,7 +274,7 @@ export async function readForeignObjects(sql: Sql, shapes: readonly TableShape[]
      from pg_type t join pg_namespace n on n.oid = t.typnamespace join ns on n.nspname = ns.name
      where t.typtype = 'e'
      order by 1`,
-    [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')],
+    params(shapes),
   );
   return rows.map((r) => r.object as string);
 }

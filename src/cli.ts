@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AsyncmqPostgresError } from './errors.js';
-import { installOrDropPostgresBackend, renderPostgresBackendSql, type PostgresBackendReport } from './install.js';
+import { installOrDropPostgresBackend, renderLockStatements, renderPostgresBackendSql, type PostgresBackendReport } from './install.js';
 import { resolveBackend } from './resolve.js';
 import { ENV_VARS, type AsyncmqSettings } from './settings.js';
 import { inspectPostgresBackend, type PostgresBackendStatus } from './status.js';
@@ -48,16 +48,19 @@ const OPTIONS = {
   version: { type: 'boolean' },
 } as const;
 
-const COMMAND_FLAGS: Record<Command, string> = {
-  install: '  --concurrently  also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY\n',
-  drop: '  --yes           really drop (without it, say what would be dropped and exit 2)\n',
-  status: '',
-  sql: '  --drop          the drop SQL instead of the install SQL\n',
+/** The flags that belong to one command only. */
+const COMMAND_FLAGS: Record<Command, Partial<Record<'yes' | 'drop' | 'concurrently', string>>> = {
+  install: { concurrently: 'also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY' },
+  drop: { yes: 'really drop (without it, say what would be dropped and exit 2)' },
+  status: {},
+  sql: { drop: 'the drop SQL instead of the install SQL' },
 };
 
 function usage(command?: Command): string {
   const head = command
-    ? `Usage: asyncmq-postgres ${command} [options]\n\n${COMMANDS[command]}\n\n${COMMAND_FLAGS[command]}`
+    ? `Usage: asyncmq-postgres ${command} [options]\n\n${COMMANDS[command]}\n\n${Object.entries(COMMAND_FLAGS[command])
+        .map(([flag, text]) => `  --${flag.padEnd(14)} ${text}\n`)
+        .join('')}`
     : `Usage: asyncmq-postgres <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
         .map(([name, text]) => `  ${name.padEnd(8)} ${text}`)
         .join('\n')}\n\nRun asyncmq-postgres <command> --help for a command's own options.\n`;
@@ -119,9 +122,14 @@ export async function main(args: string[], io: Io): Promise<number> {
       return 0;
     }
     const [command, ...extra] = positionals;
-    if (command === undefined || command === 'help') {
-      (command || values.help ? io.stdout : io.stderr)(usage());
-      return command || values.help ? 0 : 2;
+    if (command === 'help' || (command === undefined && values.help)) {
+      io.stdout(usage());
+      return 0;
+    }
+    if (command === undefined) {
+      if (json) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `no command given; commands: ${Object.keys(COMMANDS).join(', ')}`);
+      io.stderr(usage());
+      return 2;
     }
     if (!(command in COMMANDS)) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
     if (values.help) {
@@ -129,9 +137,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       return 0;
     }
     if (extra.length > 0) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`);
-    const misplaced = (['yes', 'drop', 'concurrently'] as const).find(
-      (flag) => values[flag] && !COMMAND_FLAGS[command as Command].includes(`--${flag} `),
-    );
+    const misplaced = (['yes', 'drop', 'concurrently'] as const).find((flag) => values[flag] && !(flag in COMMAND_FLAGS[command as Command]));
     if (misplaced) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--${misplaced} does not apply to ${command}`);
 
     const options = { settings: settingsFrom(values), env: io.env, ...(values.url ? { connectionString: values.url } : {}) };
@@ -139,7 +145,16 @@ export async function main(args: string[], io: Io): Promise<number> {
     switch (command as Command) {
       case 'sql': {
         const statements = renderPostgresBackendSql({ ...options, drop: values.drop === true });
-        out({ statements }, `BEGIN;\n\n${statements.map((s) => `${s};\n`).join('\n')}\nCOMMIT;\n`);
+        const { names, lockTimeoutMs } = resolveBackend(options);
+        const namespace = names.postgresSchema ?? 'public';
+        const lock = renderLockStatements(namespace, lockTimeoutMs);
+        const note = names.postgresSchema
+          ? `-- The lock serializes this with asyncmq-postgres installs and drops in ${namespace}.`
+          : '-- The names are unqualified: they land in the current_schema() of the session, and the lock below\n' +
+            `-- serializes with asyncmq-postgres installs and drops in ${namespace}; if that is not your current_schema(),\n` +
+            '-- set --schema to name it.';
+        const script = [...lock, ...statements].map((s) => `${s};\n`).join('\n');
+        out({ statements }, `${note}\nBEGIN;\n\n${script}\nCOMMIT;\n`);
         return 0;
       }
       case 'drop': {

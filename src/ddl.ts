@@ -114,15 +114,16 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
       .filter((c) => c.primary)
       .map((c) => ({ name: `${config.name}_pkey`, kind: 'PRIMARY KEY' as const, columns: [c.name] })),
     ...config.primaryKeys.map((pk) => ({ name: pk.getName(), kind: 'PRIMARY KEY' as const, columns: names(pk.columns) })),
+    // Drizzle names every unique constraint (`<table>_<columns>_unique` unless told otherwise).
     ...config.columns
       .filter((c) => c.isUnique)
       .map((c) => ({
-        name: c.uniqueName ?? `${config.name}_${c.name}_key`,
+        name: c.uniqueName!,
         kind: uniqueKind(c.uniqueType === 'not distinct'),
         columns: [c.name],
       })),
     ...config.uniqueConstraints.map((u) => ({
-      name: u.getName() ?? `${config.name}_${names(u.columns).join('_')}_key`,
+      name: u.getName()!,
       kind: uniqueKind(u.nullsNotDistinct),
       columns: names(u.columns),
     })),
@@ -257,7 +258,7 @@ export function planInstall(
   shapes: readonly TableShape[],
   existing: { namespace?: string | undefined; namespaceExists: boolean; tables: readonly string[] },
 ): PlannedStatement[] {
-  const at = (name: string) => (existing.namespace ? `${existing.namespace}.${name}` : name);
+  const at = (name: string) => labelIn(existing.namespace, name);
   const plan: PlannedStatement[] = [];
   const schema = shapes[0]?.schema;
   if (!existing.namespaceExists && schema) plan.push({ object: `schema ${schema}`, sql: renderCreateSchema(schema) });
@@ -270,8 +271,14 @@ export function planInstall(
 }
 
 export function planDrop(shapes: readonly TableShape[], existing: { namespace?: string | undefined; tables: readonly string[] }): PlannedStatement[] {
-  const at = (name: string) => (existing.namespace ? `${existing.namespace}.${name}` : name);
-  return shapes.filter((s) => existing.tables.includes(s.name)).map((s) => ({ object: `table ${at(s.name)}`, sql: renderDropTable(s) }));
+  return shapes
+    .filter((s) => existing.tables.includes(s.name))
+    .map((s) => ({ object: `table ${labelIn(existing.namespace, s.name)}`, sql: renderDropTable(s) }));
+}
+
+/** How a report names an object: `public.asyncmq_jobs`, or bare where the namespace is unknown. */
+function labelIn(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}.${name}` : name;
 }
 
 /**
@@ -279,7 +286,7 @@ export function planDrop(shapes: readonly TableShape[], existing: { namespace?: 
  * after dropping the INVALID leftover of an interrupted build if there is one. `IF NOT EXISTS`
  * lets a second builder, which waits on the table's lock, find the index made and stop.
  */
-export function planConcurrentIndex(shape: TableShape, index: IndexShape, invalidName?: string): string[] {
+export function planConcurrentIndex({ shape, index, invalidName }: { shape: TableShape; index: IndexShape; invalidName?: string }): string[] {
   return [
     ...(invalidName ? [renderDropIndex(shape.schema, invalidName, { concurrently: true })] : []),
     renderCreateIndex(shape, index, { concurrently: true, ifNotExists: true }),

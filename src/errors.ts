@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ASYNCMQ_PERMISSION_DENIED: 'database',
   ASYNCMQ_LOCK_TIMEOUT: 'database',
   ASYNCMQ_SCHEMA_MISMATCH: 'database',
+  ASYNCMQ_NAME_CONFLICT: 'database',
   ASYNCMQ_DEPENDENT_OBJECTS: 'database',
   ASYNCMQ_DATABASE_ERROR: 'database',
 } as const;

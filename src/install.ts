@@ -17,7 +17,7 @@
  *   `concurrentIndexes` is set.
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { compareCatalog, missingIndexes, readCatalog, type CatalogState, type MissingIndex, type TableStatus } from './catalog.js';
+import { compareCatalog, missingIndexes, readCatalog, type CatalogState, type ItemStatus, type MissingIndex, type TableStatus } from './catalog.js';
 import { openPool, translateError, type Connection } from './connection.js';
 import { planConcurrentIndex, planDrop, planInstall, qualifiedName, type TableShape } from './ddl.js';
 import { AsyncmqPostgresError } from './errors.js';
@@ -41,8 +41,14 @@ export interface PendingIndex {
   /**
    * `not-requested`: install builds no index on an existing table unless `concurrentIndexes` is
    * set. `building-elsewhere`: it was, but another session is building indexes there now.
+   * `table-busy`: an INVALID leftover is in the way, and another session holds the table's
+   * SHARE UPDATE EXCLUSIVE lock, so the leftover may be someone's build in progress.
    */
-  reason: 'not-requested' | 'building-elsewhere';
+  reason: 'not-requested' | 'building-elsewhere' | 'table-busy';
+}
+
+function pendingIndex(missing: MissingIndex, reason: PendingIndex['reason']): PendingIndex {
+  return { table: missing.shape.name, name: missing.index.name, sql: planConcurrentIndex(missing), reason };
 }
 
 export interface PostgresBackendReport {
@@ -105,26 +111,56 @@ function namespaceOf(state: CatalogState): string {
   return state.namespace;
 }
 
-function refuseOtherShapes(statuses: TableStatus[], state: CatalogState): void {
-  const different = statuses.filter((t) => t.status === 'different');
-  if (different.length === 0) return;
-  const lines = different.flatMap((t) =>
+function itemLines(statuses: TableStatus[], state: CatalogState, keep: (item: ItemStatus) => boolean): string[] {
+  return statuses.flatMap((t) =>
     t.items
-      .filter((i) => i.kind !== 'index' && i.status !== 'present')
+      .filter(keep)
       .map((i) => `  ${state.namespace}.${t.name}: ${i.kind} ${i.name} ${i.status}` + (i.expected ? `, expected ${i.expected}` : '') + (i.actual ? `, found ${i.actual}` : '')),
-  );
-  throw new AsyncmqPostgresError(
-    'ASYNCMQ_SCHEMA_MISMATCH',
-    `existing tables differ from the asyncmq-postgres schema; install alters nothing, so fix or drop them first:\n${lines.join('\n')}`,
   );
 }
 
-async function beginLocked<T>(sql: Sql, backend: ResolvedBackend, run: Step, namespace: string, body: (tx: TransactionSql) => Promise<T>): Promise<T> {
-  return (await sql.begin(async (tx) => {
-    await tx`select set_config('lock_timeout', ${`${backend.lockTimeoutMs}ms`}, true)`;
-    await run(`waiting for the install lock of namespace ${namespace} (another install or drop is running)`, () =>
-      tx`select pg_advisory_xact_lock(${lockKey(namespace)}::bigint)`,
+/**
+ * Stops before anything is done when an existing table has another shape (install alters
+ * nothing; drop takes only the package's own tables) or when a name the tables need is taken
+ * by another object (Postgres would fail, or quietly give a serial sequence another name that
+ * the next check would not recognise).
+ */
+function refuseUnusable(statuses: TableStatus[], state: CatalogState, action: 'install' | 'drop'): void {
+  const different = itemLines(
+    statuses.filter((t) => t.status === 'different'),
+    state,
+    (i) => i.kind !== 'index' && i.status !== 'present',
+  );
+  if (different.length > 0) {
+    const why =
+      action === 'install'
+        ? 'install alters nothing, so fix or drop them first'
+        : 'drop removes only tables of the package\'s shape; drop these yourself if they are yours';
+    throw new AsyncmqPostgresError('ASYNCMQ_SCHEMA_MISMATCH', `existing tables differ from the asyncmq-postgres schema; ${why}:\n${different.join('\n')}`);
+  }
+  const taken = itemLines(statuses, state, (i) => i.status === 'conflict');
+  if (action === 'install' && taken.length > 0) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_NAME_CONFLICT',
+      `names the asyncmq-postgres tables need are taken by other objects; rename or drop those, or configure other table names:\n${taken.join('\n')}`,
     );
+  }
+}
+
+/**
+ * What opens every install or drop transaction: a lock_timeout for this transaction only, then
+ * the namespace's advisory lock. Rendered (both values are our own numbers) so that the `sql`
+ * command prints exactly what runs.
+ */
+export function renderLockStatements(namespace: string, lockTimeoutMs: number): [timeout: string, lock: string] {
+  return [`SELECT set_config('lock_timeout', '${lockTimeoutMs}ms', true)`, `SELECT pg_advisory_xact_lock(${lockKey(namespace)})`];
+}
+
+async function beginLocked<T>(sql: Sql, backend: ResolvedBackend, run: Step, namespace: string, body: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  const [timeout, lock] = renderLockStatements(namespace, backend.lockTimeoutMs);
+  return (await sql.begin(async (tx) => {
+    await tx.unsafe(timeout);
+    await run(`waiting for the install lock of namespace ${namespace} (another install or drop is running)`, () => tx.unsafe(lock));
     return body(tx);
   })) as T;
 }
@@ -134,7 +170,7 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
   const before = await run('reading the catalog', () => readCatalog(sql, shapes));
   const namespace = namespaceOf(before);
   const statuses = compareCatalog(shapes, before);
-  refuseOtherShapes(statuses, before);
+  refuseUnusable(statuses, before, 'install');
 
   const created: string[] = [];
   let state = before;
@@ -142,7 +178,7 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
     state = await beginLocked(sql, backend, run, namespace, async (tx) => {
       // Another installer may have finished while we waited for the lock.
       const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
-      refuseOtherShapes(compareCatalog(shapes, locked), locked);
+      refuseUnusable(compareCatalog(shapes, locked), locked, 'install');
       // The schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
       // database even when the schema exists, which a least-privileged role lacks.
       for (const statement of planInstall(shapes, existingOf(locked))) {
@@ -155,20 +191,12 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
 
   // Tables that existed before the transaction keep their rows; their missing indexes are built
   // concurrently or reported, never built under a lock that stops the queue's writers.
-  let pending = missingIndexes(shapes, compareCatalog(shapes, state));
-  let reason: PendingIndex['reason'] = 'not-requested';
-  if (concurrentIndexes && pending.length > 0) {
+  let pendingIndexes = missingIndexes(shapes, compareCatalog(shapes, state)).map((m) => pendingIndex(m, 'not-requested'));
+  if (concurrentIndexes && pendingIndexes.length > 0) {
     const outcome = await buildConcurrently(sql, run, shapes, namespace);
     created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));
-    pending = outcome.left;
-    reason = 'building-elsewhere';
+    pendingIndexes = outcome.left;
   }
-  const pendingIndexes = pending.map(({ shape, index, invalidName }): PendingIndex => ({
-    table: shape.name,
-    name: index.name,
-    sql: planConcurrentIndex(shape, index, invalidName),
-    reason,
-  }));
   return { action: 'install', namespace, created, dropped: [], pendingIndexes };
 }
 
@@ -177,48 +205,53 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
  * in a transaction. Two such builds on one table deadlock, so one session builds at a time: it
  * holds a session-level advisory lock for the namespace's index builds while it works, and a
  * session that cannot take it leaves the work to the one that has it. The catalog is read again
- * under that lock, so an index another session finished meanwhile is not dropped and rebuilt.
+ * under that lock, so an index another session finished meanwhile is not dropped and rebuilt,
+ * and once more at the end, so that only what is really there is reported as built.
  * An INVALID index is the leftover of an interrupted build and is dropped first, unless some
  * session holds the table's SHARE UPDATE EXCLUSIVE lock (a build outside this package, or a
- * vacuum), in which case that table is left for later.
+ * vacuum), in which case it is left for later.
  */
 async function buildConcurrently(
   sql: Sql,
   run: Step,
   shapes: readonly TableShape[],
   namespace: string,
-): Promise<{ built: string[]; left: MissingIndex[] }> {
+): Promise<{ built: string[]; left: PendingIndex[] }> {
   const session = await sql.reserve();
-  const key = lockKey(namespace, 'index-build');
+  const missingNow = async () => missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes))));
   try {
+    const missing = await missingNow();
+    const key = lockKey(namespace, 'index-build');
     const [{ locked }] = (await session`select pg_try_advisory_lock(${key}::bigint) as locked`) as unknown as [{ locked: boolean }];
-    const missing = missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes))));
-    if (!locked) return { built: [], left: missing };
+    if (!locked) return { built: [], left: missing.map((m) => pendingIndex(m, 'building-elsewhere')) };
     try {
-      const built: string[] = [];
-      const left: MissingIndex[] = [];
-      for (const item of missing) {
-        const table = qualifiedName(item.shape.schema, item.shape.name);
-        const [{ busy }] = (await session`
-          select exists (select 1 from pg_locks
-            where locktype = 'relation' and relation = ${table}::regclass and mode = 'ShareUpdateExclusiveLock'
-              and granted and pid <> pg_backend_pid()) as busy`) as unknown as [{ busy: boolean }];
-        if (busy) {
-          left.push(item);
+      const busy: MissingIndex[] = [];
+      for (const item of await missingNow()) {
+        if (item.invalidName && (await tableBusy(session, item.shape))) {
+          busy.push(item);
           continue;
         }
-        for (const statement of planConcurrentIndex(item.shape, item.index, item.invalidName)) {
+        for (const statement of planConcurrentIndex(item)) {
           await run(`running ${statement}`, () => session.unsafe(statement));
         }
-        built.push(item.index.name);
       }
-      return { built, left };
+      const after = await missingNow();
+      const built = missing.filter((m) => !after.some((a) => a.index.name === m.index.name)).map((m) => m.index.name);
+      return { built, left: after.map((m) => pendingIndex(m, busy.some((b) => b.index.name === m.index.name) ? 'table-busy' : 'building-elsewhere')) };
     } finally {
       await session`select pg_advisory_unlock(${key}::bigint)`;
     }
   } finally {
     session.release();
   }
+}
+
+async function tableBusy(sql: Sql, shape: TableShape): Promise<boolean> {
+  const [{ busy }] = (await sql`
+    select exists (select 1 from pg_locks
+      where locktype = 'relation' and relation = ${qualifiedName(shape.schema, shape.name)}::regclass
+        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid()) as busy`) as unknown as [{ busy: boolean }];
+  return busy;
 }
 
 async function drop(sql: Sql, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {
@@ -229,6 +262,7 @@ async function drop(sql: Sql, backend: ResolvedBackend, run: Step): Promise<Post
   if (before.tables.length > 0) {
     await beginLocked(sql, backend, run, namespace, async (tx) => {
       const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
+      refuseUnusable(compareCatalog(shapes, locked), locked, 'drop');
       for (const statement of planDrop(shapes, existingOf(locked))) {
         await run(`dropping ${statement.object}`, () => tx.unsafe(statement.sql));
         dropped.push(statement.object);

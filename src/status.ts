@@ -33,7 +33,7 @@ export async function inspectPostgresBackend(options: BackendOptions = {}): Prom
   const fixes = missingIndexes(backend.shapes, statuses);
   const tables = statuses.map((status) => ({
     ...status,
-    fixes: fixes.filter((f) => f.shape.name === status.name).flatMap((f) => planConcurrentIndex(f.shape, f.index, f.invalidName)),
+    fixes: fixes.filter((f) => f.shape.name === status.name).flatMap(planConcurrentIndex),
   }));
   return {
     ok: tables.every((t) => t.items.every((i) => i.status === 'present')),

@@ -21,7 +21,7 @@ test('sql prints the install plan without a URL; run as is, it gives the seed ca
   const { code, stdout, stderr } = await run(['sql']);
   assert.equal(code, 0);
   assert.equal(stderr, '');
-  assert.match(stdout, /^BEGIN;\n/);
+  assert.match(stdout, /^(--.*\n)+BEGIN;\n\nSELECT set_config\('lock_timeout', '10000ms', true\);\n\nSELECT pg_advisory_xact_lock\(7416167380895331789\);\n/);
   assert.match(stdout, /\nCOMMIT;\n$/);
   const db = await createDatabase();
   const session = await db.sql.reserve(); // the script has its own BEGIN/COMMIT
@@ -128,6 +128,9 @@ test('configuration errors exit 2 with one line and no stack; --json prints an e
     const result = await run(args, { ASYNCMQ_POSTGRES_BACKEND_URL: 'postgres://x@127.0.0.1:1/db' });
     assert.equal(result.code, 2, args.join(' '));
   }
+  const bare = await run(['--json']);
+  assert.equal(bare.code, 2);
+  assert.equal(JSON.parse(bare.stdout).error.code, 'ASYNCMQ_USAGE');
   const badName = await run(['sql', '--jobs-table', 'Bad-Name']);
   assert.equal(badName.code, 2);
   assert.match(badName.stderr, /postgresJobsTableName \(ASYNCMQ_POSTGRES_JOBS_TABLE_NAME\).*\[ASYNCMQ_INVALID_NAME\]/);

@@ -27,6 +27,11 @@ test('installs and drops at once serialize without errors', async () => {
   const runs = Array.from({ length: 16 }, (_, i) => installOrDropPostgresBackend({ connectionString: db.url, env: {}, max: 1, drop: i % 4 === 3 }));
   const results = await Promise.allSettled(runs);
   assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+  // Whichever ran last, the result is whole: all three tables with their indexes, or none.
+  const tables = (await snapshot(db.sql)).tables;
+  const names = Object.keys(tables);
+  assert.ok(names.length === 0 || names.length === 3, names.join(', '));
+  if (names.length === 3) assert.equal((await inspectPostgresBackend({ connectionString: db.url, env: {} })).ok, true);
 });
 
 async function withOpenWrite<T>(db: Awaited<ReturnType<typeof createDatabase>>, table: string, body: () => Promise<T>): Promise<T> {
@@ -142,4 +147,26 @@ test('the INVALID leftover of an interrupted build is dropped and built again', 
   assert.deepEqual(report.created, ['index public.idx_asyncmq_jobs_delay_until']);
   const { valid } = (await db.sql`select indisvalid as valid from pg_index where indexrelid = 'idx_asyncmq_jobs_delay_until'::regclass`)[0]!;
   assert.equal(valid, true);
+});
+
+test('an INVALID index is left alone while another session holds the table for an index build or vacuum', async () => {
+  const db = await createDatabase();
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+  await db.sql`update pg_index set indisvalid = false where indexrelid = 'idx_asyncmq_jobs_status'::regclass`;
+  const holder = await db.sql.reserve();
+  try {
+    await holder`begin`;
+    await holder`lock table asyncmq_jobs in share update exclusive mode`;
+    const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, concurrentIndexes: true });
+    assert.deepEqual(report.created, []);
+    assert.deepEqual(report.pendingIndexes.map((p) => [p.name, p.reason]), [['idx_asyncmq_jobs_status', 'table-busy']]);
+    const { valid } = (await db.sql`select indisvalid as valid from pg_index where indexrelid = 'idx_asyncmq_jobs_status'::regclass`)[0]!;
+    assert.equal(valid, false, 'still there, untouched');
+    await holder`commit`;
+  } finally {
+    holder.release();
+  }
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, concurrentIndexes: true });
+  assert.deepEqual(report.created, ['index public.idx_asyncmq_jobs_status']);
+  assert.equal((await inspectPostgresBackend({ connectionString: db.url, env: {} })).ok, true);
 });

@@ -178,12 +178,44 @@ test("drop refuses to take an app's view with it (no CASCADE) and drops nothing"
 
 test('a failure halfway through install rolls everything back', async () => {
   const db = await createDatabase();
-  // Takes the name of the second index: the jobs table and its first index are created, then this fails.
-  await db.sql.unsafe('create sequence idx_asyncmq_jobs_status');
+  // Fails every CREATE INDEX: the jobs table is made, then its first index fails.
+  await db.sql.unsafe(`
+    create function refuse_indexes() returns event_trigger language plpgsql as $$
+      begin raise exception 'no indexes today'; end $$;
+    create event trigger refuse_indexes on ddl_command_end when tag in ('CREATE INDEX') execute function refuse_indexes();`);
   const error = await failure(installOrDropPostgresBackend({ connectionString: db.url, env: {} }));
   assert.equal(error.code, 'ASYNCMQ_DATABASE_ERROR');
-  assert.match(error.message, /creating index public\.idx_asyncmq_jobs_status failed .*already exists/);
-  assert.deepEqual(await snapshot(db.sql), { tables: {}, sequences: ['idx_asyncmq_jobs_status'] });
+  assert.match(error.message, /creating index public\.idx_asyncmq_jobs_queue_name failed .*no indexes today/);
+  assert.deepEqual(await snapshot(db.sql), { tables: {}, sequences: [] });
+});
+
+test('a name the tables need, taken by another object: refused before anything is made, and status says so', async () => {
+  const db = await createDatabase();
+  // Postgres would quietly name the serial sequence asyncmq_jobs_id_seq1 instead.
+  await db.sql.unsafe('create sequence asyncmq_jobs_id_seq; create table app_items (x int); create index idx_asyncmq_jobs_status on app_items (x)');
+  const before = await snapshot(db.sql);
+  const error = await failure(installOrDropPostgresBackend({ connectionString: db.url, env: {} }));
+  assert.equal(error.code, 'ASYNCMQ_NAME_CONFLICT');
+  assert.match(error.message, /public\.asyncmq_jobs: sequence asyncmq_jobs_id_seq conflict, .*taken by the sequence public\.asyncmq_jobs_id_seq/);
+  assert.match(error.message, /index idx_asyncmq_jobs_status conflict, .*taken by the index public\.idx_asyncmq_jobs_status of table app_items/);
+  assert.deepEqual(await snapshot(db.sql), before);
+  const status = await inspectPostgresBackend({ connectionString: db.url, env: {} });
+  assert.equal(status.ok, false);
+  assert.deepEqual(
+    status.tables[0]!.items.filter((i) => i.status === 'conflict').map((i) => `${i.kind} ${i.name}`),
+    ['index idx_asyncmq_jobs_status', 'sequence asyncmq_jobs_id_seq'],
+  );
+});
+
+test('drop takes only tables of the package\'s shape', async () => {
+  const db = await createDatabase();
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+  await db.sql.unsafe("drop table asyncmq_cancelled_jobs; create table asyncmq_cancelled_jobs (note text); insert into asyncmq_cancelled_jobs values ('an app table by that name')");
+  const before = await snapshot(db.sql);
+  const error = await failure(installOrDropPostgresBackend({ connectionString: db.url, env: {}, drop: true }));
+  assert.equal(error.code, 'ASYNCMQ_SCHEMA_MISMATCH');
+  assert.match(error.message, /drop removes only tables of the package's shape.*public\.asyncmq_cancelled_jobs: column queue_name missing/s);
+  assert.deepEqual(await snapshot(db.sql), before);
 });
 
 test('every connection opened is closed, on success and on failure', async () => {

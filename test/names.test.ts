@@ -104,9 +104,10 @@ test('hostile names are refused before anything runs; an unrelated table survive
     { postgresSchema: 'public; drop table app_users' },
     { postgresJobsTableName: 'j'.repeat(48) },
   ];
+  // Against a port where nothing listens too: the name is refused before any connection.
   for (const settings of hostile) {
-    for (const drop of [false, true]) {
-      await assert.rejects(installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings, drop }), (e: unknown) => {
+    for (const [drop, connectionString] of [[false, db.url], [true, db.url], [false, 'postgres://x@127.0.0.1:1/db']] as const) {
+      await assert.rejects(installOrDropPostgresBackend({ connectionString, env: {}, settings, drop }), (e: unknown) => {
         assert.ok(e instanceof AsyncmqPostgresError);
         assert.equal(e.code, 'ASYNCMQ_INVALID_NAME');
         assert.equal(e.setting, Object.keys(settings)[0]);

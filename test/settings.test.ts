@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError, createAsyncmqSchema, installOrDropPostgresBackend, renderPostgresBackendSql } from '../src/index.js';
 import { normalizePoolOptions, resolveConnection } from '../src/connection.js';
+import { lockKey } from '../src/resolve.js';
 import { resolveSettings } from '../src/settings.js';
 
 const refused = (code: string, pattern: RegExp) => (error: unknown) => {
@@ -166,4 +167,11 @@ test('bad settings values are refused with the setting named', async () => {
     installOrDropPostgresBackend({ connectionString: 'postgres://x@127.0.0.1:1/db', env: { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'Jobs' } }),
     refused('ASYNCMQ_INVALID_NAME', /ASYNCMQ_POSTGRES_JOBS_TABLE_NAME/),
   );
+});
+
+test('the install lock key of a namespace is fixed, so two versions in a rolling deploy serialize', () => {
+  // Changing these values would let an old and a new version install at the same time.
+  assert.equal(lockKey('public'), '7416167380895331789');
+  assert.equal(lockKey('tenant_one'), '2042810053343603324');
+  assert.notEqual(lockKey('public', 'index-build'), lockKey('public'));
 });
