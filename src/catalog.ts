@@ -38,7 +38,10 @@ export interface CatalogState {
   namespace: string | null;
   namespaceExists: boolean;
   tables: CatalogTable[];
-  /** Relations in the namespace that bear a name the tables would need: their indexes, sequences. */
+  /**
+   * Relations in the namespace that bear a name the tables would need: their indexes and
+   * sequences. Read only on request (see `readCatalog`); empty otherwise.
+   */
   relations: CatalogRelation[];
 }
 
@@ -49,7 +52,7 @@ export interface CatalogState {
 // indexes are marked so they never match a plain one), and defaults are deparsed without
 // their table, which is fine because a column default cannot refer to columns. NOT NULL constraints (contype 'n', a row
 // in pg_constraint from Postgres 18 on) are left out: nullability is compared per column.
-const CATALOG_SQL = `
+const CATALOG_COLUMNS = `
 with ns as (select coalesce($1::text, current_schema()) as name)
 select ns.name as namespace,
   exists (select 1 from pg_namespace where nspname = ns.name) as namespace_exists,
@@ -94,7 +97,16 @@ select ns.name as namespace,
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ns.name and c.relname = any(string_to_array($2::text, ','))
-  ), '[]') as tables,
+  ), '[]') as tables`;
+
+/** The namespace (null: the session's current_schema()) and the tables' names, as query parameters. */
+function params(shapes: readonly TableShape[]): [string | null, string] {
+  // Names are validated identifiers, so a comma-separated list is safe.
+  return [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')];
+}
+
+// Which relations hold the names the tables would need for their indexes and sequences.
+const RELATIONS_COLUMN = `,
   coalesce((
     select json_agg(json_build_object('name', r.relname, 'kind', r.relkind, 'owner', coalesce(it.relname, st.relname)))
     from pg_class r
@@ -104,19 +116,26 @@ select ns.name as namespace,
     left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
     left join pg_class st on st.oid = d.refobjid
     where n.nspname = ns.name and r.relname = any(string_to_array($3::text, ','))
-  ), '[]') as relations
-from ns`;
+  ), '[]') as relations`;
 
-/** The namespace (null: the session's current_schema()) and the tables' names, as query parameters. */
-function params(shapes: readonly TableShape[]): [string | null, string] {
-  // Names are validated identifiers, so a comma-separated list is safe.
-  return [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')];
+const CATALOG_SQL = `${CATALOG_COLUMNS}\nfrom ns`;
+const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN}\nfrom ns`;
+
+/**
+ * Reads the catalog for these shapes, in one statement (one snapshot). `relations` also reads
+ * which objects hold the names the tables would need: worth its planning cost only when
+ * something is to be created, so a no-op install, the common case at every start, skips it.
+ */
+export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[], options: { relations?: boolean } = {}): Promise<CatalogState> {
+  const [row] = options.relations
+    ? await sql.unsafe(CATALOG_WITH_RELATIONS_SQL, [...params(shapes), shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
+    : await sql.unsafe(CATALOG_SQL, params(shapes));
+  return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables, relations: row!.relations ?? [] };
 }
 
-export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[]): Promise<CatalogState> {
-  const derived = shapes.flatMap((shape) => relationNames(shape).slice(1));
-  const [row] = await sql.unsafe(CATALOG_SQL, [...params(shapes), derived.join(',')]);
-  return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables, relations: row!.relations };
+/** Whether anything is missing or INVALID, so that the names it needs are worth checking. */
+export function somethingToCreate(statuses: readonly TableStatus[]): boolean {
+  return statuses.some((t) => t.items.some((i) => i.status === 'missing' || i.status === 'invalid'));
 }
 
 /**

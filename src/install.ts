@@ -17,7 +17,7 @@
  *   `concurrentIndexes` is set.
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { compareCatalog, missingIndexes, readCatalog, type CatalogState, type ItemStatus, type MissingIndex, type TableStatus } from './catalog.js';
+import { compareCatalog, missingIndexes, readCatalog, somethingToCreate, type CatalogState, type ItemStatus, type MissingIndex, type TableStatus } from './catalog.js';
 import { openPool, translateError, type Connection } from './connection.js';
 import { planConcurrentIndex, planDrop, planInstall, qualifiedName, type TableShape } from './ddl.js';
 import { AsyncmqPostgresError } from './errors.js';
@@ -167,9 +167,13 @@ async function beginLocked<T>(sql: Sql, backend: ResolvedBackend, run: Step, nam
 
 async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrentIndexes: boolean): Promise<PostgresBackendReport> {
   const { shapes } = backend;
-  const before = await run('reading the catalog', () => readCatalog(sql, shapes));
+  let before = await run('reading the catalog', () => readCatalog(sql, shapes));
   const namespace = namespaceOf(before);
-  const statuses = compareCatalog(shapes, before);
+  let statuses = compareCatalog(shapes, before);
+  if (somethingToCreate(statuses)) {
+    before = await run('reading the catalog', () => readCatalog(sql, shapes, { relations: true }));
+    statuses = compareCatalog(shapes, before);
+  }
   refuseUnusable(statuses, before, 'install');
 
   const created: string[] = [];
@@ -177,7 +181,7 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
   if (statuses.some((t) => t.status === 'missing') || !before.namespaceExists) {
     state = await beginLocked(sql, backend, run, namespace, async (tx) => {
       // Another installer may have finished while we waited for the lock.
-      const locked = await run('reading the catalog', () => readCatalog(tx, shapes));
+      const locked = await run('reading the catalog', () => readCatalog(tx, shapes, { relations: true }));
       refuseUnusable(compareCatalog(shapes, locked), locked, 'install');
       // The schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
       // database even when the schema exists, which a least-privileged role lacks.
@@ -218,7 +222,8 @@ async function buildConcurrently(
   namespace: string,
 ): Promise<{ built: string[]; left: PendingIndex[] }> {
   const session = await sql.reserve();
-  const missingNow = async () => missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes))));
+  const missingNow = async () =>
+    missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes, { relations: true }))));
   try {
     const missing = await missingNow();
     const key = lockKey(namespace, 'index-build');

@@ -28,7 +28,7 @@ export type { ItemStatus, TableStatus };
 export async function inspectPostgresBackend(options: BackendOptions = {}): Promise<PostgresBackendStatus> {
   const backend = resolveBackend(options);
   const connection = resolveBackendConnection(options, backend.settings);
-  const state = await withPool(connection, backend, (sql, run) => run('reading the catalog', () => readCatalog(sql, backend.shapes)));
+  const state = await withPool(connection, backend, (sql, run) => run('reading the catalog', () => readCatalog(sql, backend.shapes, { relations: true })));
   const statuses = compareCatalog(backend.shapes, state);
   const fixes = missingIndexes(backend.shapes, statuses);
   const tables = statuses.map((status) => ({

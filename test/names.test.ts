@@ -117,3 +117,30 @@ test('hostile names are refused before anything runs; an unrelated table survive
   }
   assert.deepEqual(Object.keys((await snapshot(db.sql)).tables), ['app_users']);
 });
+
+test('the URL: connectionString over settings over the environment; pool options from the call replace the others', async () => {
+  const db = await createDatabase();
+  const nowhere = 'postgres://x@127.0.0.1:1/db';
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: nowhere, ASYNCMQ_POSTGRES_POOL_OPTIONS: '{"bogus": true}' };
+  // The call's pool options replace the environment's (whose unknown option would be refused).
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env, settings: { asyncmqPostgresBackendUrl: nowhere }, max: 1 });
+  assert.equal(report.namespace, 'public');
+  const viaSettings = await installOrDropPostgresBackend({ env: { ASYNCMQ_POSTGRES_BACKEND_URL: nowhere }, settings: { asyncmqPostgresBackendUrl: db.url } });
+  assert.deepEqual(viaSettings.created, []);
+  const viaEnv = await inspectPostgresBackend({ env: { ASYNCMQ_POSTGRES_BACKEND_URL: db.url } });
+  assert.equal(viaEnv.ok, true);
+  await assert.rejects(installOrDropPostgresBackend({ connectionString: db.url, env }), (e: unknown) => {
+    assert.ok(e instanceof AsyncmqPostgresError);
+    assert.equal(e.code, 'ASYNCMQ_INVALID_POOL_OPTIONS');
+    return true;
+  });
+});
+
+test('prepare: false (PgBouncer in transaction mode) installs, checks and drops as usual', async () => {
+  const db = await createDatabase();
+  const options = { connectionString: db.url, env: {}, prepare: false };
+  assert.equal((await installOrDropPostgresBackend(options)).created.length, 6);
+  assert.deepEqual((await installOrDropPostgresBackend(options)).created, []);
+  assert.equal((await inspectPostgresBackend(options)).ok, true);
+  assert.equal((await installOrDropPostgresBackend({ ...options, drop: true })).dropped.length, 3);
+});
