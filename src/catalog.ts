@@ -6,7 +6,7 @@
  * install (which refuses a table of another shape) and by `status` (which reports it).
  */
 import type { Sql, TransactionSql } from 'postgres';
-import { constraintDefinition, indexDefinition, relationNames, type IndexShape, type TableShape } from './ddl.js';
+import { constraintDefinition, indexDefinition, quoteIdent, relationNames, type IndexShape, type TableShape } from './ddl.js';
 
 export interface CatalogColumn {
   name: string;
@@ -176,6 +176,13 @@ function missingOrConflict(state: CatalogState, kind: ItemStatus['kind'], name: 
   return { kind, name, status: 'conflict', expected, actual: `the name is taken by the ${what}${holder.owner ? ` of table ${holder.owner}` : ''}`, foundName: holder.name };
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function serialDefault(namespace: string | null, sequence: string): RegExp {
+  const qualifier = namespace === null ? '' : `(?:(?:${escapeRegExp(namespace)}|${escapeRegExp(quoteIdent(namespace))})\\.)?`;
+  return new RegExp(`^nextval\\('${qualifier}${escapeRegExp(sequence)}'::regclass\\)$`);
+}
+
 /** Compares one table's expected shape with what the catalog has. */
 export function compareTable(shape: TableShape, state: CatalogState): TableStatus {
   const actual = state.tables.find((t) => t.name === shape.name);
@@ -204,9 +211,9 @@ export function compareTable(shape: TableShape, state: CatalogState): TableStatu
       items.push({ kind: 'column', name: want.name, status: 'missing', expected });
       continue;
     }
-    // A serial column's default names its sequence, qualified by its namespace or not,
-    // depending on the search_path.
-    const sequence = want.serial && new RegExp(`^nextval\\('(?:${state.namespace}\\.)?${shape.name}_${want.name}_seq'::regclass\\)$`).test(have.default ?? '');
+    // A serial column's default names its sequence, qualified by its namespace or not
+    // (depending on the search_path), and quoted where the name is a key word (`"time".`).
+    const sequence = want.serial && serialDefault(state.namespace, `${shape.name}_${want.name}_seq`).test(have.default ?? '');
     const actualText = columnText(sequence ? { ...have, default: want.default } : have);
     items.push({ kind: 'column', name: want.name, status: actualText === expected ? 'present' : 'different', expected, actual: actualText });
   }

@@ -8,7 +8,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AsyncmqPostgresError } from './errors.js';
-import { installOrDropPostgresBackend, renderLockStatements, renderPostgresBackendSql, type PostgresBackendReport } from './install.js';
+import {
+  installOrDropPostgresBackend,
+  renderLockStatements,
+  renderPostgresBackendSql,
+  type PendingIndex,
+  type PostgresBackendReport,
+} from './install.js';
 import { resolveBackend } from './resolve.js';
 import { ENV_VARS, type AsyncmqSettings } from './settings.js';
 import { inspectPostgresBackend, type PostgresBackendStatus } from './status.js';
@@ -154,7 +160,7 @@ export async function main(args: string[], io: Io): Promise<number> {
             `-- serializes with asyncmq-postgres installs and drops in ${namespace}; if that is not your current_schema(),\n` +
             '-- set --schema to name it.';
         const script = [...lock, ...statements].map((s) => `${s};\n`).join('\n');
-        out({ statements }, `${note}\nBEGIN;\n\n${script}\nCOMMIT;\n`);
+        out({ statements: ['BEGIN', ...lock, ...statements, 'COMMIT'] }, `${note}\nBEGIN;\n\n${script}\nCOMMIT;\n`);
         return 0;
       }
       case 'drop': {
@@ -198,16 +204,23 @@ function describeReport(report: PostgresBackendReport): string {
     lines.push(report.dropped.length ? `Dropped in ${report.namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${report.namespace}.`);
   } else {
     lines.push(report.created.length ? `Created: ${report.created.join(', ')}.` : `Nothing to do: every table is in place in ${report.namespace}.`);
-    const elsewhere = report.pendingIndexes.filter((p) => p.reason === 'building-elsewhere');
-    if (elsewhere.length) {
-      lines.push(`Another session is building indexes in ${report.namespace}; left to it: ${elsewhere.map((p) => p.name).join(', ')}.`);
+    const pending = (reason: PendingIndex['reason']) => report.pendingIndexes.filter((p) => p.reason === reason);
+    const statements = (list: PendingIndex[]) => list.flatMap((p) => p.sql.map((statement) => `  ${statement};`));
+    if (pending('building-elsewhere').length) {
+      lines.push(`Another session is building indexes in ${report.namespace}; left to it: ${pending('building-elsewhere').map((p) => p.name).join(', ')}.`);
     }
-    const notRequested = report.pendingIndexes.filter((p) => p.reason === 'not-requested');
-    if (notRequested.length) {
+    if (pending('table-busy').length) {
       lines.push(
-        `${notRequested.length} index(es) missing from existing tables were not built, so as not to block the queue's writers.`,
+        `Not rebuilt: ${pending('table-busy').map((p) => p.name).join(', ')}. An INVALID leftover is in the way and another session holds its table`,
+        '(an index build or a vacuum); run install --concurrently again later, or these statements once it is done:',
+        ...statements(pending('table-busy')),
+      );
+    }
+    if (pending('not-requested').length) {
+      lines.push(
+        `${pending('not-requested').length} index(es) missing from existing tables were not built, so as not to block the queue's writers.`,
         'Build them with `asyncmq-postgres install --concurrently`, or run each statement outside a transaction:',
-        ...notRequested.flatMap((p) => p.sql.map((statement) => `  ${statement};`)),
+        ...statements(pending('not-requested')),
       );
     }
   }

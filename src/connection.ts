@@ -5,7 +5,7 @@
  * every message is built from parts that cannot hold the password.
  */
 import postgres, { type Sql } from 'postgres';
-import { AsyncmqPostgresError, redactError, type AsyncmqErrorCode } from './errors.js';
+import { AsyncmqPostgresError, redact, redactError, type AsyncmqErrorCode } from './errors.js';
 import { ENV_VARS, type PoolOptions } from './settings.js';
 
 export interface Connection {
@@ -92,15 +92,13 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
     );
   }
   const secrets = secretsOf(url, poolOptions);
-  if (!/^postgres(ql)?:\/\//i.test(url)) {
-    // Not a URL at all (a keyword/value string, say): nothing of it is repeated back.
-    throw new AsyncmqPostgresError(
-      'ASYNCMQ_INVALID_URL',
-      'the database URL is not a postgres:// or postgresql:// URL (the value is not shown: it may hold a password)',
-      { setting: 'asyncmqPostgresBackendUrl' },
-    );
-  }
-  const shown = secrets.reduce((out, s) => out.split(s).join('***'), url);
+  // No message repeats the URL: where it is malformed, no parser can say which part is the password.
+  const invalid = (why: string, cause?: Error) =>
+    new AsyncmqPostgresError('ASYNCMQ_INVALID_URL', `the database URL is not a valid Postgres URL: ${why} (the URL is not shown: it may hold a password)`, {
+      setting: 'asyncmqPostgresBackendUrl',
+      ...(cause ? { cause } : {}),
+    });
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw invalid('it must start with postgres:// or postgresql://');
   let parsed: URL;
   try {
     // As postgres.js does: only the first of several comma-separated hosts goes to URL.
@@ -109,17 +107,20 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
     parsed = new URL(url.replace(hostPart, hostPart.split(',')[0]!));
   } catch (error) {
     const cause = redactError(error, secrets);
-    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_URL', `the database URL ${shown} is not a valid Postgres URL: ${cause.message}`, {
-      cause,
-      setting: 'asyncmqPostgresBackendUrl',
-    });
+    throw invalid(cause.message, cause);
+  }
+  // An @ after the host is almost always a password with an unescaped @ or /: the "host" and
+  // "database" would then be pieces of the password, and would show in connection errors.
+  if (`${parsed.pathname}${parsed.search}`.includes('@')) {
+    throw invalid('it has an @ after the host; percent-encode @, /, ? and # in the user name and password (@ as %40)');
   }
   const options = normalizePoolOptions(poolOptions, poolSource);
   const connectionParams = (options.connection ?? {}) as Record<string, unknown>;
   return {
     url,
     secrets,
-    target: `${parsed.hostname || 'localhost'}:${parsed.port || 5432}${parsed.pathname}`,
+    // From parts of a URL that may be malformed: scrubbed like everything else shown.
+    target: redact(`${parsed.hostname || 'localhost'}:${parsed.port || 5432}${parsed.pathname}`, secrets),
     options: {
       connect_timeout: DEFAULT_CONNECT_TIMEOUT,
       // One catalog query is the whole of a no-op install; fetching array types would double it.

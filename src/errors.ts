@@ -52,8 +52,13 @@ export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgres
  * secret replaced, and no property that may hold the raw input (Node's URL errors keep the
  * whole connection string, password included, in `.input`).
  */
+/** `text` with every secret replaced by `***`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('***') : out), text);
+}
+
 export function redactError(error: unknown, secrets: readonly string[]): Error {
-  const scrub = (text: string) => secrets.reduce((out, s) => (s ? out.split(s).join('***') : out), text);
+  const scrub = (text: string) => redact(text, secrets);
   if (!(error instanceof Error)) return new Error(scrub(String(error)));
   const copy = new Error(scrub(error.message));
   copy.name = error.name;

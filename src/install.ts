@@ -225,24 +225,29 @@ async function buildConcurrently(
   const missingNow = async () =>
     missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes, { relations: true }))));
   try {
-    const missing = await missingNow();
     const key = lockKey(namespace, 'index-build');
     const [{ locked }] = (await session`select pg_try_advisory_lock(${key}::bigint) as locked`) as unknown as [{ locked: boolean }];
-    if (!locked) return { built: [], left: missing.map((m) => pendingIndex(m, 'building-elsewhere')) };
+    if (!locked) return { built: [], left: (await missingNow()).map((m) => pendingIndex(m, 'building-elsewhere')) };
     try {
-      const busy: MissingIndex[] = [];
+      const attempted: string[] = [];
+      const busy: string[] = [];
       for (const item of await missingNow()) {
         if (item.invalidName && (await tableBusy(session, item.shape))) {
-          busy.push(item);
+          busy.push(item.index.name);
           continue;
         }
         for (const statement of planConcurrentIndex(item)) {
           await run(`running ${statement}`, () => session.unsafe(statement));
         }
+        attempted.push(item.index.name);
       }
+      // Only what this session built and is there now counts as built.
       const after = await missingNow();
-      const built = missing.filter((m) => !after.some((a) => a.index.name === m.index.name)).map((m) => m.index.name);
-      return { built, left: after.map((m) => pendingIndex(m, busy.some((b) => b.index.name === m.index.name) ? 'table-busy' : 'building-elsewhere')) };
+      const stillMissing = (name: string) => after.some((m) => m.index.name === name);
+      return {
+        built: attempted.filter((name) => !stillMissing(name)),
+        left: after.map((m) => pendingIndex(m, busy.includes(m.index.name) ? 'table-busy' : 'building-elsewhere')),
+      };
     } finally {
       await session`select pg_advisory_unlock(${key}::bigint)`;
     }

@@ -195,17 +195,18 @@ function parsePoolOptionsJson(raw: string): PoolOptions {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
-  } catch (error) {
+  } catch {
+    // The parser's message quotes the input, which may hold a password: it is not passed on.
     throw new AsyncmqPostgresError(
       'ASYNCMQ_INVALID_POOL_OPTIONS',
-      `${ENV_VARS.asyncmqPostgresPoolOptions} is not valid JSON (${(error as Error).message}); expected a JSON object such as {"max": 5}`,
+      `${ENV_VARS.asyncmqPostgresPoolOptions} is not valid JSON; expected a JSON object such as {"max": 5}`,
       { setting: 'asyncmqPostgresPoolOptions' },
     );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_INVALID_POOL_OPTIONS',
-      `${ENV_VARS.asyncmqPostgresPoolOptions} must be a JSON object such as {"max": 5}, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`,
+      `${ENV_VARS.asyncmqPostgresPoolOptions} must be a JSON object such as {"max": 5}, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}`,
       { setting: 'asyncmqPostgresPoolOptions' },
     );
   }

@@ -34,9 +34,13 @@ test('sql prints the install plan without a URL; run as is, it gives the seed ca
   const drop = await run(['sql', '--drop', '--json', '--schema', 'queue']);
   assert.deepEqual(JSON.parse(drop.stdout), {
     statements: [
+      'BEGIN',
+      "SELECT set_config('lock_timeout', '10000ms', true)",
+      'SELECT pg_advisory_xact_lock(-1897433069857451397)',
       'DROP TABLE IF EXISTS "queue"."asyncmq_jobs"',
       'DROP TABLE IF EXISTS "queue"."asyncmq_repeatables"',
       'DROP TABLE IF EXISTS "queue"."asyncmq_cancelled_jobs"',
+      'COMMIT',
     ],
   });
   const custom = await run(['sql', '--jobs-table', 'my_jobs'], { ASYNCMQ_POSTGRES_SCHEMA: 'queue' });

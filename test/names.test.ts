@@ -144,3 +144,14 @@ test('prepare: false (PgBouncer in transaction mode) installs, checks and drops 
   assert.equal((await inspectPostgresBackend(options)).ok, true);
   assert.equal((await installOrDropPostgresBackend({ ...options, drop: true })).dropped.length, 3);
 });
+
+test('a namespace whose name is a key word (quoted in serial defaults) installs, checks and drops as usual', async () => {
+  const db = await createDatabase();
+  const options = { connectionString: db.url, env: {}, settings: { postgresSchema: 'time' } };
+  assert.equal((await installOrDropPostgresBackend(options)).created[0], 'schema time');
+  assert.deepEqual((await installOrDropPostgresBackend(options)).created, []);
+  const { columns } = (await snapshot(db.sql, 'time')).tables.asyncmq_jobs!;
+  assert.ok(columns[0]!.includes(`nextval('"time".asyncmq_jobs_id_seq'::regclass)`), columns[0]);
+  assert.equal((await inspectPostgresBackend(options)).ok, true);
+  assert.equal((await installOrDropPostgresBackend({ ...options, drop: true })).dropped.length, 3);
+});

@@ -118,7 +118,7 @@ test('a malformed URL is refused without showing its password anywhere', async (
     const { inspect } = await import('node:util');
     const everything = inspect(error, { depth: 10, showHidden: true }) + JSON.stringify(error) + String(error.stack);
     assert.doesNotMatch(everything, /s3cr3t|-pw/);
-    assert.match(error.message, /user:\*\*\*@|value is not shown/);
+    assert.match(error.message, /the URL is not shown/);
   }
 });
 
@@ -136,6 +136,33 @@ test('a keyword/value connection string is refused without repeating any of it',
     (e: unknown) => e,
   );
   assert.doesNotMatch(inspect(query, { depth: 10, showHidden: true }), /Qw3rty/);
+});
+
+test('a password with an unescaped @ or / is refused, and no piece of it shows', async () => {
+  const { inspect } = await import('node:util');
+  for (const url of ['postgres://postgres:se@cr/et@127.0.0.1:1/postgres', 'postgres://postgres:5432/pw@127.0.0.1:1/db']) {
+    const error = await installOrDropPostgresBackend({ connectionString: url, env: {} }).then(
+      () => assert.fail('accepted'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AsyncmqPostgresError);
+    assert.equal(error.code, 'ASYNCMQ_INVALID_URL');
+    assert.match(error.message, /percent-encode/);
+    assert.doesNotMatch(inspect(error, { depth: 10, showHidden: true }), /se@|cr\/et|\/pw|et@/);
+  }
+});
+
+test('malformed pool-options JSON is refused without quoting it', async () => {
+  const error = await installOrDropPostgresBackend({
+    connectionString: 'postgres://u@127.0.0.1:1/db',
+    env: { ASYNCMQ_POSTGRES_POOL_OPTIONS: '{"password": hunter2secret}' },
+  }).then(
+    () => assert.fail('accepted'),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof AsyncmqPostgresError);
+  assert.equal(error.code, 'ASYNCMQ_INVALID_POOL_OPTIONS');
+  assert.doesNotMatch(JSON.stringify({ message: error.message, stack: error.stack }), /hunter2/);
 });
 
 test('pool options that would change how the package reads its own queries are refused', () => {
