@@ -11,6 +11,7 @@
  *   safe in Postgres; serializing is.
  * - Every lock wait is bounded by `lock_timeout`, set for the transaction only.
  * - An existing table of another shape is never altered: install stops and lists the differences.
+ *   So does a name the tables need that another object holds, before anything is created.
  * - An index missing from a table that already existed is not built inside the transaction (a
  *   plain CREATE INDEX would block the queue's writers while it builds). It is reported with the
  *   `CREATE INDEX CONCURRENTLY` statement to run, or built that way after the transaction when
