@@ -78,6 +78,8 @@ const RESERVED = new Set(
 );
 
 const NAME_KEYS = ['postgresJobsTableName', 'postgresRepeatablesTableName', 'postgresCancelledJobsTableName'] as const;
+/** Every setting the table definitions depend on. */
+const NAMING_KEYS = [...NAME_KEYS, 'postgresSchema', 'postgresIndexes'] as const satisfies readonly (keyof AsyncmqNames)[];
 
 /**
  * Refuses a name that AsyncMQ's unquoted SQL would read as another name (`MyJobs` folds to
@@ -134,22 +136,20 @@ export function resolveNames(names: AsyncmqNames = {}): ResolvedNames {
 
 /** The names part of a settings object, for `createAsyncmqSchema`. */
 export function pickNames(settings: AsyncmqSettings): AsyncmqNames {
-  const { postgresJobsTableName, postgresRepeatablesTableName, postgresCancelledJobsTableName, postgresSchema, postgresIndexes } =
-    settings;
-  return withoutUndefined({
-    postgresJobsTableName,
-    postgresRepeatablesTableName,
-    postgresCancelledJobsTableName,
-    postgresSchema,
-    postgresIndexes,
-  });
+  return withoutUndefined(Object.fromEntries(NAMING_KEYS.map((key) => [key, settings[key]]))) as AsyncmqNames;
 }
 
-/** Settings read from `ASYNCMQ_*` environment variables; an empty variable counts as unset. */
-export function settingsFromEnv(env: Record<string, string | undefined> = process.env): AsyncmqSettings {
+/**
+ * Settings read from `ASYNCMQ_*` environment variables (only `keys`, if given); an empty
+ * variable counts as unset.
+ */
+export function settingsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+  keys: readonly (keyof AsyncmqSettings)[] = Object.keys(ENV_VARS) as (keyof AsyncmqSettings)[],
+): AsyncmqSettings {
   const out: AsyncmqSettings = {};
-  for (const [key, name] of Object.entries(ENV_VARS) as [keyof AsyncmqSettings, string][]) {
-    const raw = env[name];
+  for (const key of keys) {
+    const raw = env[ENV_VARS[key]];
     if (raw === undefined || raw === '') continue;
     if (key === 'asyncmqPostgresPoolOptions') out[key] = parsePoolOptionsJson(raw);
     else if (key === 'postgresLockTimeout') out[key] = Number(raw);
@@ -163,12 +163,7 @@ export function settingsFromEnv(env: Record<string, string | undefined> = proces
  * variable that does not name anything (the pool options, say) must not break an import.
  */
 export function namesFromEnv(env: Record<string, string | undefined> = process.env): AsyncmqNames {
-  const names: Record<string, string> = {};
-  for (const key of [...NAME_KEYS, 'postgresSchema', 'postgresIndexes'] as const) {
-    const raw = env[ENV_VARS[key]];
-    if (raw !== undefined && raw !== '') names[key] = raw;
-  }
-  return names as AsyncmqNames;
+  return settingsFromEnv(env, NAMING_KEYS);
 }
 
 /** Per key: `settings` first, then the environment. Undefined values in `settings` fall through. */
