@@ -8,13 +8,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AsyncmqPostgresError } from './errors.js';
-import {
-  installOrDropPostgresBackend,
-  renderLockStatements,
-  renderPostgresBackendSql,
-  type PendingIndex,
-  type PostgresBackendReport,
-} from './install.js';
+import type { PendingIndex } from './index-builds.js';
+import { installOrDropPostgresBackend, type PostgresBackendReport } from './install.js';
+import { renderLockStatements } from './locking.js';
+import { renderPostgresBackendSql } from './render.js';
 import { resolveBackend } from './resolve.js';
 import { ENV_VARS, type AsyncmqSettings } from './settings.js';
 import { inspectPostgresBackend, type PostgresBackendStatus } from './status.js';

@@ -1,11 +1,6 @@
-export {
-  installOrDropPostgresBackend,
-  renderPostgresBackendSql,
-  type InstallOrDropOptions,
-  type PendingIndex,
-  type PostgresBackendReport,
-  type RenderSqlOptions,
-} from './install.js';
+export { installOrDropPostgresBackend, type InstallOrDropOptions, type PostgresBackendReport } from './install.js';
+export type { PendingIndex } from './index-builds.js';
+export { renderPostgresBackendSql, type RenderSqlOptions } from './render.js';
 export { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus, type TableStatus } from './status.js';
 export type { BackendOptions } from './resolve.js';
 export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';

@@ -5,7 +5,7 @@
  */
 import { compareCatalog, missingIndexes, readCatalog, type ItemStatus, type TableStatus } from './catalog.js';
 import { planConcurrentIndex } from './ddl.js';
-import { withPool } from './install.js';
+import { withPool } from './pool.js';
 import { resolveBackend, resolveBackendConnection, type BackendOptions } from './resolve.js';
 import type { IndexProfile } from './settings.js';
 

@@ -1,0 +1,87 @@
+/**
+ * Indexes missing from tables that already hold the queue's rows, built with
+ * `CREATE INDEX CONCURRENTLY` outside any transaction, so the queue's writers never wait.
+ */
+import type { Sql } from 'postgres';
+import { compareCatalog, missingIndexes, readCatalog, type MissingIndex } from './catalog.js';
+import { planConcurrentIndex, qualifiedName, type TableShape } from './ddl.js';
+import type { Step } from './pool.js';
+import { lockKey } from './resolve.js';
+
+export interface PendingIndex {
+  table: string;
+  name: string;
+  /** The statements that build it without blocking writers; run each outside a transaction. */
+  sql: string[];
+  /**
+   * `not-requested`: install builds no index on an existing table unless `concurrentIndexes` is
+   * set. `building-elsewhere`: it was, but another session is building indexes there now.
+   * `table-busy`: an INVALID leftover is in the way, and another session holds the table's
+   * SHARE UPDATE EXCLUSIVE lock, so the leftover may be someone's build in progress.
+   */
+  reason: 'not-requested' | 'building-elsewhere' | 'table-busy';
+}
+
+export function pendingIndex(missing: MissingIndex, reason: PendingIndex['reason']): PendingIndex {
+  return { table: missing.shape.name, name: missing.index.name, sql: planConcurrentIndex(missing), reason };
+}
+
+/**
+ * Builds the missing indexes of existing tables with CREATE INDEX CONCURRENTLY, which cannot run
+ * in a transaction. Two such builds on one table deadlock, so one session builds at a time: it
+ * holds a session-level advisory lock for the namespace's index builds while it works, and a
+ * session that cannot take it leaves the work to the one that has it. The catalog is read again
+ * under that lock, so an index another session finished meanwhile is not dropped and rebuilt,
+ * and once more at the end, so that only what is really there is reported as built.
+ * An INVALID index is the leftover of an interrupted build and is dropped first, unless some
+ * session holds the table's SHARE UPDATE EXCLUSIVE lock (a build outside this package, or a
+ * vacuum), in which case it is left for later.
+ */
+export async function buildConcurrently(
+  sql: Sql,
+  run: Step,
+  shapes: readonly TableShape[],
+  namespace: string,
+): Promise<{ built: string[]; left: PendingIndex[] }> {
+  const session = await sql.reserve();
+  const missingNow = async () =>
+    missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes, { relations: true }))));
+  try {
+    const key = lockKey(namespace, 'index-build');
+    const [{ locked }] = (await session`select pg_try_advisory_lock(${key}::bigint) as locked`) as unknown as [{ locked: boolean }];
+    if (!locked) return { built: [], left: (await missingNow()).map((m) => pendingIndex(m, 'building-elsewhere')) };
+    try {
+      const attempted: string[] = [];
+      const busy: string[] = [];
+      for (const item of await missingNow()) {
+        if (item.invalidName && (await tableBusy(session, item.shape))) {
+          busy.push(item.index.name);
+          continue;
+        }
+        for (const statement of planConcurrentIndex(item)) {
+          await run(`running ${statement}`, () => session.unsafe(statement));
+        }
+        attempted.push(item.index.name);
+      }
+      // Only what this session built and is there now counts as built.
+      const after = await missingNow();
+      const stillMissing = (name: string) => after.some((m) => m.index.name === name);
+      return {
+        built: attempted.filter((name) => !stillMissing(name)),
+        left: after.map((m) => pendingIndex(m, busy.includes(m.index.name) ? 'table-busy' : 'building-elsewhere')),
+      };
+    } finally {
+      await session`select pg_advisory_unlock(${key}::bigint)`;
+    }
+  } finally {
+    session.release();
+  }
+}
+
+async function tableBusy(sql: Sql, shape: TableShape): Promise<boolean> {
+  const [{ busy }] = (await sql`
+    select exists (select 1 from pg_locks
+      where locktype = 'relation' and relation = ${qualifiedName(shape.schema, shape.name)}::regclass
+        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid()) as busy`) as unknown as [{ busy: boolean }];
+  return busy;
+}
