@@ -2,8 +2,9 @@
  * The `asyncmq-postgres` command: install, drop, status and sql, over the same settings and
  * environment variables as the library; flags override them.
  *
- * Exit codes: 0 done (status: installed and in shape); 1 status found something missing or
- * different; 2 usage or configuration error, nothing attempted; 3 the database refused or failed.
+ * Exit codes: 0 done (status: installed and in shape); 1 status found something missing, breaking
+ * AsyncMQ, or a privilege the role lacks; 2 usage or configuration error, nothing attempted; 3 the
+ * database refused or failed; 4 status found only differences AsyncMQ works with (warnings).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,7 +15,7 @@ import { renderLockStatements } from './locking.js';
 import { renderPostgresBackendSql } from './render.js';
 import { resolveBackend } from './resolve.js';
 import { ENV_VARS, type AsyncmqSettings } from './settings.js';
-import { inspectPostgresBackend, type PostgresBackendStatus } from './status.js';
+import { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus } from './status.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -25,7 +26,7 @@ export interface Io {
 const COMMANDS = {
   install: 'create the tables and indexes that are missing (safe at every start: a no-op when all is in place)',
   drop: "drop the package's tables, with their rows and indexes (needs --yes)",
-  status: 'report each table, column, constraint and index as present, missing or different',
+  status: "report each table, column, constraint and index as present, missing or different, and the role's privileges",
   sql: 'print the install SQL (or --drop SQL) for the configured names, without connecting',
 } as const;
 type Command = keyof typeof COMMANDS;
@@ -46,23 +47,24 @@ const OPTIONS = {
   yes: { type: 'boolean' },
   drop: { type: 'boolean' },
   concurrently: { type: 'boolean' },
+  role: { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
 
 /** The flags that belong to one command only. */
-const COMMAND_FLAGS: Record<Command, Partial<Record<'yes' | 'drop' | 'concurrently', string>>> = {
+const COMMAND_FLAGS: Record<Command, Partial<Record<'yes' | 'drop' | 'concurrently' | 'role', string>>> = {
   install: { concurrently: 'also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY' },
   drop: { yes: 'really drop (without it, say what would be dropped and exit 2)' },
-  status: {},
+  status: { role: 'check the privileges of this role, the one AsyncMQ runs as (default: the connecting role)' },
   sql: { drop: 'the drop SQL instead of the install SQL' },
 };
 
 function usage(command?: Command): string {
   const head = command
     ? `Usage: asyncmq-postgres ${command} [options]\n\n${COMMANDS[command]}\n\n${Object.entries(COMMAND_FLAGS[command])
-        .map(([flag, text]) => `  --${flag.padEnd(14)} ${text}\n`)
+        .map(([flag, text]) => `  --${`${flag}${OPTIONS[flag as keyof typeof OPTIONS].type === 'string' ? ' <name>' : ''}`.padEnd(14)} ${text}\n`)
         .join('')}`
     : `Usage: asyncmq-postgres <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
         .map(([name, text]) => `  ${name.padEnd(8)} ${text}`)
@@ -80,8 +82,9 @@ ${names}
   -h, --help                       this help
   --version                        the package version
 
-Exit codes: 0 done; 1 status found something missing or different; 2 usage or configuration
-error, nothing attempted; 3 the database refused or failed.
+Exit codes: 0 done (status: in shape); 1 status found something missing, something that breaks
+AsyncMQ, or a privilege the role lacks; 2 usage or configuration error, nothing attempted; 3 the
+database refused or failed; 4 status found only differences AsyncMQ works with (warnings).
 `;
 }
 
@@ -140,7 +143,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       return 0;
     }
     if (extra.length > 0) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`);
-    const misplaced = (['yes', 'drop', 'concurrently'] as const).find((flag) => values[flag] && !(flag in COMMAND_FLAGS[command as Command]));
+    const misplaced = (['yes', 'drop', 'concurrently', 'role'] as const).find((flag) => values[flag] && !(flag in COMMAND_FLAGS[command as Command]));
     if (misplaced) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--${misplaced} does not apply to ${command}`);
 
     const options = { settings: settingsFrom(values), env: io.env, ...(values.url ? { connectionString: values.url } : {}) };
@@ -179,9 +182,9 @@ export async function main(args: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'status': {
-        const status = await inspectPostgresBackend(options);
+        const status = await inspectPostgresBackend({ ...options, ...(values.role !== undefined ? { role: values.role } : {}) });
         out(status, describeStatus(status));
-        return status.ok ? 0 : 1;
+        return status.problems > 0 ? 1 : status.warnings > 0 ? 4 : 0;
       }
     }
   } catch (error) {
@@ -226,18 +229,34 @@ function describeReport(report: PostgresBackendReport): string {
 
 function describeStatus(status: PostgresBackendStatus): string {
   const lines = [`namespace ${status.namespace ?? '(none selected)'}${status.namespaceExists ? '' : ' (missing)'}, index profile ${status.indexes}`];
+  const impact = (item: ItemStatus) =>
+    item.status === 'different' || item.status === 'extra' ? (item.impact === 'breaks' ? ' [breaks AsyncMQ]' : ' [warning]') : '';
   for (const table of status.tables) {
-    lines.push(`table ${table.name}: ${table.status}`);
+    lines.push(`table ${table.name}: ${table.status}${table.warnings ? `, ${table.warnings} warning(s)` : ''}`);
     for (const item of table.items) {
       const detail =
         item.status === 'present'
           ? item.foundName ? ` (as ${item.foundName})` : ''
           : [item.expected && `expected ${item.expected}`, item.actual && `found ${item.actual}`].filter(Boolean).join('; ');
-      lines.push(`  ${item.kind.padEnd(10)} ${item.name.padEnd(32)} ${item.status}${detail && item.status !== 'present' ? `: ${detail}` : detail}`);
+      lines.push(`  ${item.kind.padEnd(10)} ${item.name.padEnd(32)} ${item.status}${impact(item)}${detail && item.status !== 'present' ? `: ${detail}` : detail}`);
+      // A missing table says so once; its items need no advice each.
+      if (item.advice && table.status !== 'missing') lines.push(`${' '.repeat(14)}${item.advice}`);
     }
     for (const fix of table.fixes) lines.push(`  fix: ${fix};`);
   }
-  const problems = status.tables.flatMap((t) => t.items).filter((i) => i.status !== 'present').length;
-  lines.push(status.ok ? 'OK: installed and in shape.' : `NOT OK: ${problems} item(s) missing or different.`);
+  const { privileges } = status;
+  const lacking = privileges.objects.filter((o) => o.missing.length > 0);
+  if (lacking.length === 0) {
+    lines.push(`privileges of role ${privileges.role}: everything AsyncMQ needs on ${privileges.objects.map((o) => `${o.kind} ${o.name}`).join(', ')}`);
+  } else {
+    lines.push(`privileges of role ${privileges.role}: some that AsyncMQ needs are missing`);
+    for (const o of lacking) lines.push(`  ${o.kind.padEnd(10)} ${o.name.padEnd(32)} missing ${o.missing.join(', ')}`);
+    for (const fix of privileges.fixes) lines.push(`  fix: ${fix};`);
+  }
+  if (status.problems > 0) {
+    lines.push(`NOT OK: ${status.problems} problem(s): missing, breaking AsyncMQ, or privileges the role lacks${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
+  } else if (status.warnings > 0) {
+    lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`);
+  } else lines.push('OK: installed and in shape.');
   return `${lines.join('\n')}\n`;
 }

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   ASYNCMQ_SCHEMA_MISMATCH: 'database',
   ASYNCMQ_NAME_CONFLICT: 'database',
   ASYNCMQ_DEPENDENT_OBJECTS: 'database',
+  ASYNCMQ_UNKNOWN_ROLE: 'database',
   ASYNCMQ_DATABASE_ERROR: 'database',
 } as const;
 

@@ -1,7 +1,16 @@
 export { installOrDropPostgresBackend, type InstallOrDropOptions, type PostgresBackendReport } from './install.js';
 export type { PendingIndex } from './index-builds.js';
 export { renderPostgresBackendSql, type RenderSqlOptions } from './render.js';
-export { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus, type TableStatus } from './status.js';
+export {
+  inspectPostgresBackend,
+  type Impact,
+  type InspectOptions,
+  type ItemStatus,
+  type PostgresBackendStatus,
+  type PrivilegeCheck,
+  type PrivilegeReport,
+  type TableStatus,
+} from './status.js';
 export type { BackendOptions } from './resolve.js';
 export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';
 export {

@@ -2,7 +2,7 @@
  * What stops an install or drop before it touches anything: tables of another shape, names
  * held by other objects, no namespace selected. Pure: catalog comparisons in, errors out.
  */
-import type { CatalogState, ItemStatus, TableStatus } from './catalog.js';
+import { isBreaking, type CatalogState, type ItemStatus, type TableStatus } from './catalog.js';
 import { AsyncmqPostgresError } from './errors.js';
 
 export function existingOf(state: CatalogState) {
@@ -20,34 +20,45 @@ export function namespaceOf(state: CatalogState): string {
   return state.namespace;
 }
 
-export function itemLines(statuses: TableStatus[], state: CatalogState, keep: (item: ItemStatus) => boolean): string[] {
+/** One line per item kept, `  ns.table: kind name status, expected ..., found ...`, and its advice under it when asked. */
+export function itemLines(
+  statuses: TableStatus[],
+  state: CatalogState,
+  keep: (item: ItemStatus) => boolean,
+  options: { advice?: boolean } = {},
+): string[] {
   return statuses.flatMap((t) =>
     t.items
       .filter(keep)
-      .map((i) => `  ${state.namespace}.${t.name}: ${i.kind} ${i.name} ${i.status}` + (i.expected ? `, expected ${i.expected}` : '') + (i.actual ? `, found ${i.actual}` : '')),
+      .flatMap((i) => [
+        `  ${state.namespace}.${t.name}: ${i.kind} ${i.name} ${i.status}` + (i.expected ? `, expected ${i.expected}` : '') + (i.actual ? `, found ${i.actual}` : ''),
+        ...(options.advice && i.advice ? [`      ${i.advice}`] : []),
+      ]),
   );
 }
 
 /**
- * Stops before anything is done when an existing table has another shape (install alters
- * nothing; drop takes only the package's own tables) or when a name the tables need is taken
- * by another object (Postgres would fail, or quietly give a serial sequence another name that
- * the next check would not recognise).
+ * Stops before anything is done when an existing table has a difference that breaks AsyncMQ
+ * (install alters nothing; drop takes only tables AsyncMQ could use, so not an app's table
+ * under a configured name) or when a name a missing table needs is taken by another object
+ * (Postgres would fail, or quietly give a serial sequence another name that the next check
+ * would not recognise). Differences AsyncMQ works with (an app's nullable column, a DBA's
+ * rebuilt index) stop neither: `status` reports them as warnings. Only the breaking items are
+ * listed, each with what to do.
  */
 export function refuseUnusable(statuses: TableStatus[], state: CatalogState, action: 'install' | 'drop'): void {
-  const different = itemLines(
-    statuses.filter((t) => t.status === 'different'),
-    state,
-    (i) => i.kind !== 'index' && i.status !== 'present',
-  );
+  const breaking = statuses.filter((t) => t.status === 'different');
+  const different = itemLines(breaking, state, isBreaking, { advice: action === 'install' });
   if (different.length > 0) {
     const why =
       action === 'install'
-        ? 'install alters nothing, so fix or drop them first'
+        ? 'these differences break AsyncMQ, and install alters nothing, so fix them or drop the tables first'
         : 'drop removes only tables of the package\'s shape; drop these yourself if they are yours';
     throw new AsyncmqPostgresError('ASYNCMQ_SCHEMA_MISMATCH', `existing tables differ from the asyncmq-postgres schema; ${why}:\n${different.join('\n')}`);
   }
-  const taken = itemLines(statuses, state, (i) => i.status === 'conflict');
+  // A name taken on an existing table only keeps an index from being built: AsyncMQ works
+  // without it, and status reports it.
+  const taken = itemLines(statuses.filter((t) => t.status === 'missing'), state, (i) => i.status === 'conflict');
   if (action === 'install' && taken.length > 0) {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_NAME_CONFLICT',

@@ -1,17 +1,36 @@
 /**
  * `inspectPostgresBackend`: what the on-call engineer needs to know. Connects, reads the
  * catalog (no locks, no DDL) and reports every table, column, constraint and index as present,
- * missing or different, with what differs. The comparison is the one install refuses on.
+ * missing or different, each difference judged as breaking AsyncMQ or harmless to it (the
+ * judgement install refuses on), and the privileges AsyncMQ's role has and lacks.
  */
-import { compareCatalog, missingIndexes, readCatalog, type ItemStatus, type TableStatus } from './catalog.js';
+import { compareCatalog, isBreaking, isWarning, missingIndexes, readCatalog, type ItemStatus, type TableStatus } from './catalog.js';
 import { planConcurrentIndex } from './ddl.js';
+import type { Impact } from './drift.js';
 import { withPool } from './pool.js';
+import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from './privileges.js';
 import { resolveBackend, resolveBackendConnection, type BackendOptions } from './resolve.js';
 import type { IndexProfile } from './settings.js';
 
+export interface InspectOptions extends BackendOptions {
+  /**
+   * The role whose privileges to check: the one AsyncMQ will run as, when status connects as
+   * another (an owner or admin role). Default: the connecting role. The name is exact, as
+   * Postgres stores it.
+   */
+  role?: string;
+}
+
 export interface PostgresBackendStatus {
-  /** True when every table, column, constraint and index is present and in shape. */
+  /** True when everything is present and in shape and the role has every privilege AsyncMQ needs. */
   ok: boolean;
+  /**
+   * What needs doing before AsyncMQ runs as it should: items missing, INVALID, whose name is
+   * taken, or that break AsyncMQ, and privileges the role lacks (the CLI exits 1).
+   */
+  problems: number;
+  /** Differences AsyncMQ works with, which install accepts (the CLI exits 4 when there are no problems). */
+  warnings: number;
   /** The namespace the names resolve to (`postgresSchema`, or the session's `current_schema()`). */
   namespace: string | null;
   namespaceExists: boolean;
@@ -21,25 +40,42 @@ export interface PostgresBackendStatus {
     /** For each missing or INVALID index of an existing table: the statement that builds it without blocking writers. */
     fixes: string[];
   })[];
+  /** What the role may do with the objects that exist, and the GRANTs for what it lacks. */
+  privileges: PrivilegeReport;
 }
 
-export type { ItemStatus, TableStatus };
+export type { Impact, ItemStatus, PrivilegeCheck, PrivilegeReport, TableStatus };
 
-export async function inspectPostgresBackend(options: BackendOptions = {}): Promise<PostgresBackendStatus> {
-  const backend = resolveBackend(options);
-  const connection = resolveBackendConnection(options, backend.settings);
-  const state = await withPool(connection, backend, (sql, run) => run('reading the catalog', () => readCatalog(sql, backend.shapes, { relations: true })));
+/** An item that needs doing something about: missing, INVALID, name taken, or breaking AsyncMQ. */
+const isProblem = (item: ItemStatus) => item.status === 'missing' || item.status === 'invalid' || item.status === 'conflict' || isBreaking(item);
+
+export async function inspectPostgresBackend(options: InspectOptions = {}): Promise<PostgresBackendStatus> {
+  const { role, ...rest } = options;
+  const checked = role === undefined ? undefined : checkRoleName(role);
+  const backend = resolveBackend(rest);
+  const connection = resolveBackendConnection(rest, backend.settings);
+  const { state, privileges } = await withPool(connection, backend, async (sql, run) => {
+    const state = await run('reading the catalog', () => readCatalog(sql, backend.shapes, { relations: true }));
+    const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
+    return { state, privileges };
+  });
   const statuses = compareCatalog(backend.shapes, state);
   const fixes = missingIndexes(backend.shapes, statuses);
   const tables = statuses.map((status) => ({
     ...status,
     fixes: fixes.filter((f) => f.shape.name === status.name).flatMap(planConcurrentIndex),
   }));
+  const items = tables.flatMap((t) => t.items);
+  const problems = items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0);
+  const warnings = items.filter(isWarning).length;
   return {
-    ok: tables.every((t) => t.items.every((i) => i.status === 'present')),
+    ok: problems === 0 && warnings === 0,
+    problems,
+    warnings,
     namespace: state.namespace,
     namespaceExists: state.namespaceExists,
     indexes: backend.names.postgresIndexes,
     tables,
+    privileges,
   };
 }

@@ -63,14 +63,14 @@ test('install, then install again, status, drop: messages and exit codes', async
   assert.match(ok.stdout, /OK: installed and in shape\.\n$/);
 
   await db.sql`drop index idx_asyncmq_jobs_status`;
-  await db.sql`alter table asyncmq_repeatables alter column paused drop not null`;
+  await db.sql`alter table asyncmq_repeatables alter column paused drop default`;
   const bad = await run(['status'], env);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /index {6}idx_asyncmq_jobs_status +missing: expected USING btree \(status\)/);
   assert.match(bad.stdout, /fix: CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "asyncmq_jobs" USING btree \("status"\);/);
   assert.match(bad.stdout, /table asyncmq_repeatables: different\n/);
-  assert.match(bad.stdout, /column {5}paused +different: expected boolean NOT NULL DEFAULT false; found boolean DEFAULT false/);
-  assert.match(bad.stdout, /NOT OK: 2 item\(s\) missing or different\.\n$/);
+  assert.match(bad.stdout, /column {5}paused +different \[breaks AsyncMQ\]: expected boolean NOT NULL DEFAULT false; found boolean NOT NULL\n {14}AsyncMQ's INSERTs leave this column out and rely on its default/);
+  assert.match(bad.stdout, /NOT OK: 2 problem\(s\): missing, breaking AsyncMQ, or privileges the role lacks\.\n$/);
 
   const json = JSON.parse((await run(['status', '--json'], env)).stdout);
   assert.equal(json.ok, false);
@@ -85,7 +85,9 @@ test('install, then install again, status, drop: messages and exit codes', async
     name: 'paused',
     status: 'different',
     expected: 'boolean NOT NULL DEFAULT false',
-    actual: 'boolean DEFAULT false',
+    actual: 'boolean NOT NULL',
+    impact: 'breaks',
+    advice: 'AsyncMQ\'s INSERTs leave this column out and rely on its default (ALTER TABLE "public"."asyncmq_repeatables" ALTER COLUMN "paused" SET DEFAULT false)',
   });
 
   // install refuses the drifted table and says why, with exit 3
@@ -94,7 +96,7 @@ test('install, then install again, status, drop: messages and exit codes', async
   assert.match(refused.stderr, /paused different.*\[ASYNCMQ_SCHEMA_MISMATCH\]\n$/s);
 
   // with the table mended, the missing index is reported by install, then built on request
-  await db.sql`alter table asyncmq_repeatables alter column paused set not null`;
+  await db.sql`alter table asyncmq_repeatables alter column paused set default false`;
   const reported = await run(['install'], env);
   assert.equal(reported.code, 0);
   assert.match(reported.stdout, /1 index\(es\) missing from existing tables were not built.*\n {2}CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status"/s);
