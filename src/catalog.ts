@@ -2,8 +2,9 @@
  * Reads what Postgres has for the package's tables and compares it with their Drizzle shapes.
  *
  * One query, against the system catalogs only: it takes no lock on the package's tables, so
- * reading a busy queue's tables never waits behind its writers. The comparison is shared by
- * install (which refuses a table of another shape) and by `status` (which reports it).
+ * reading a busy queue's tables never waits behind its writers. The comparison, with each
+ * difference judged by src/drift.ts, is shared by install (which refuses a table only for what
+ * breaks AsyncMQ) and by `status` (which reports everything, warnings included).
  */
 import type { Sql, TransactionSql } from 'postgres';
 import { constraintDefinition, indexDefinition, qualifiedName, quoteIdent, relationNames, type ConstraintShape, type IndexShape, type TableShape } from './ddl.js';

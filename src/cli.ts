@@ -239,8 +239,8 @@ function describeStatus(status: PostgresBackendStatus): string {
           ? item.foundName ? ` (as ${item.foundName})` : ''
           : [item.expected && `expected ${item.expected}`, item.actual && `found ${item.actual}`].filter(Boolean).join('; ');
       lines.push(`  ${item.kind.padEnd(10)} ${item.name.padEnd(32)} ${item.status}${impact(item)}${detail && item.status !== 'present' ? `: ${detail}` : detail}`);
-      // A missing table says so once; its items need no advice each.
-      if (item.advice && table.status !== 'missing') lines.push(`${' '.repeat(14)}${item.advice}`);
+      // A missing table's items need no advice each (install creates it), but what holds a name does.
+      if (item.advice && (table.status !== 'missing' || item.status === 'conflict')) lines.push(`${' '.repeat(14)}${item.advice}`);
     }
     for (const fix of table.fixes) lines.push(`  fix: ${fix};`);
   }
