@@ -126,10 +126,17 @@ const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN}\nfrom 
  * which objects hold the names the tables would need: worth its planning cost only when
  * something is to be created, so a no-op install, the common case at every start, skips it.
  */
-export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[], options: { relations?: boolean } = {}): Promise<CatalogState> {
+export async function readCatalog(
+  sql: Sql | TransactionSql,
+  shapes: readonly TableShape[],
+  options: { relations?: boolean; tables?: readonly string[] } = {},
+): Promise<CatalogState> {
+  // `tables`: more names to read than the shapes', such as every version's tables for the same names.
+  const [namespace, names] = params(shapes);
+  const tables = options.tables ? [...new Set([...names.split(','), ...options.tables])].join(',') : names;
   const [row] = options.relations
-    ? await sql.unsafe(CATALOG_WITH_RELATIONS_SQL, [...params(shapes), shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
-    : await sql.unsafe(CATALOG_SQL, params(shapes));
+    ? await sql.unsafe(CATALOG_WITH_RELATIONS_SQL, [namespace, tables, shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
+    : await sql.unsafe(CATALOG_SQL, [namespace, tables]);
   return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables, relations: row!.relations ?? [] };
 }
 
