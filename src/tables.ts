@@ -151,15 +151,15 @@ type HeartbeatTables = { workersHeartbeat: ReturnType<typeof workersHeartbeatTab
 type PausedQueuesTables = { pausedQueues: ReturnType<typeof pausedQueuesTable> };
 
 /**
- * The tables of one schema version. A version given as a string that is not a literal (a release
- * number read at run time, say) types the later tables as possibly absent.
+ * The tables of one schema version. A version that is not one literal (a release number, or a
+ * value read at run time) types the later tables as possibly absent.
  */
 export type AsyncmqTables<V extends string = '0.1'> = SeedTables &
-  (V extends '0.1'
+  ([V] extends ['0.1']
     ? {}
-    : V extends '0.2' | '0.8'
+    : [V] extends ['0.2' | '0.8']
       ? HeartbeatTables
-      : V extends '0.9'
+      : [V] extends ['0.9']
         ? HeartbeatTables & PausedQueuesTables
         : Partial<HeartbeatTables & PausedQueuesTables>);
 

@@ -61,12 +61,12 @@ async function buildKeyIndex(sql: Sql, backend: ResolvedBackend, run: Step, name
   const session = await sql.reserve();
   const lock = lockKey(namespace, 'index-build');
   try {
-    // Bounded: another upgrader building this index holds the lock until it is done.
+    // The build waits for transactions in its way at most as long as any lock wait.
     await session.unsafe(`SELECT set_config('lock_timeout', '${backend.lockTimeoutMs}ms', false)`);
     // A role-level statement_timeout would cancel a long build and leave an INVALID index.
     await session.unsafe(`SELECT set_config('statement_timeout', '0', false)`);
     await run(`waiting for the index-build lock of namespace ${namespace} (another upgrade is building ${key.index.name})`, () =>
-      session.unsafe(`SELECT pg_advisory_lock(${lock})`),
+      pollLock(session, lock, backend.lockTimeoutMs),
     );
     try {
       const state = await run('reading the catalog', () => readBackendCatalog(session, backend));
@@ -88,6 +88,23 @@ async function buildKeyIndex(sql: Sql, backend: ResolvedBackend, run: Step, name
     }
   } finally {
     session.release();
+  }
+}
+
+/**
+ * Takes a session-level advisory lock by polling. Not `pg_advisory_lock()`: a session waiting
+ * inside that statement holds a snapshot, and the holder's CREATE INDEX CONCURRENTLY waits for
+ * every such snapshot to end, a deadlock that Postgres resolves by failing one of them.
+ */
+async function pollLock(session: Sql, key: string, timeoutMs: number): Promise<void> {
+  const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+    const [{ locked }] = (await session.unsafe(`SELECT pg_try_advisory_lock(${key}) AS locked`)) as unknown as [{ locked: boolean }];
+    if (locked) return;
+    if (Date.now() + pause > deadline) {
+      throw Object.assign(new Error(`the lock was not free within ${timeoutMs} ms`), { code: '55P03' });
+    }
+    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
 
