@@ -1,7 +1,8 @@
 /**
  * drizzle-kit configuration for the package's own tables, named by the same ASYNCMQ_*
- * environment variables as everything else. `drizzle/` holds what `generate` makes for the
- * default names.
+ * environment variables as everything else. `drizzle/<version>/` holds what `generate` makes
+ * for the default names and each AsyncMQ schema version
+ * (`ASYNCMQ_POSTGRES_SCHEMA_VERSION=0.9 npx drizzle-kit generate` writes `drizzle/0.9/`).
  *
  * `push` is guarded: drizzle-kit 0.31 drops every sequence and enum in the namespace that the
  * schema does not declare, whatever `tablesFilter` says, so before a push scripts/push-guard.ts
@@ -10,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { defineConfig } from 'drizzle-kit';
-import { namesFromEnv, resolveNames } from './src/settings.js';
+import { namesFromEnv, PAUSED_QUEUES_TABLE_NAME, resolveNames } from './src/settings.js';
 
 const names = resolveNames(namesFromEnv());
 
@@ -22,9 +23,16 @@ if (process.argv.includes('push')) {
 export default defineConfig({
   dialect: 'postgresql',
   schema: './src/schema.ts',
-  out: './drizzle',
+  // One folder per AsyncMQ schema version, each from an empty database to that version.
+  out: `./drizzle/${names.postgresSchemaVersion}`,
   dbCredentials: { url: process.env.ASYNCMQ_POSTGRES_BACKEND_URL ?? '' },
-  tablesFilter: [names.postgresJobsTableName, names.postgresRepeatablesTableName, names.postgresCancelledJobsTableName],
+  tablesFilter: [
+    names.postgresJobsTableName,
+    names.postgresRepeatablesTableName,
+    names.postgresCancelledJobsTableName,
+    names.postgresWorkersHeartbeatTableName,
+    PAUSED_QUEUES_TABLE_NAME,
+  ],
   schemaFilter: [names.postgresSchema ?? 'public'],
   migrations: { table: '__asyncmq_postgres_migrations', schema: 'drizzle' },
 });

@@ -15,6 +15,7 @@ import {
   judgeExtraColumn,
   judgeExtraConstraint,
   judgeExtraUniqueIndex,
+  judgeImpliedUnique,
   judgeKey,
   judgeMissingColumn,
   judgeMissingIndex,
@@ -145,10 +146,17 @@ const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN}\nfrom 
  * which objects hold the names the tables would need: worth its planning cost only when
  * something is to be created, so a no-op install, the common case at every start, skips it.
  */
-export async function readCatalog(sql: Sql | TransactionSql, shapes: readonly TableShape[], options: { relations?: boolean } = {}): Promise<CatalogState> {
+export async function readCatalog(
+  sql: Sql | TransactionSql,
+  shapes: readonly TableShape[],
+  options: { relations?: boolean; tables?: readonly string[] } = {},
+): Promise<CatalogState> {
+  // `tables`: more names to read than the shapes', such as every version's tables for the same names.
+  const [namespace, names] = params(shapes);
+  const tables = options.tables ? [...new Set([...names.split(','), ...options.tables])].join(',') : names;
   const [row] = options.relations
-    ? await sql.unsafe(CATALOG_WITH_RELATIONS_SQL, [...params(shapes), shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
-    : await sql.unsafe(CATALOG_SQL, params(shapes));
+    ? await sql.unsafe(CATALOG_WITH_RELATIONS_SQL, [namespace, tables, shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
+    : await sql.unsafe(CATALOG_SQL, [namespace, tables]);
   return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables, relations: row!.relations ?? [] };
 }
 
@@ -298,7 +306,10 @@ export function compareTable(shape: TableShape, state: CatalogState): TableStatu
       items.push({ ...item, status: 'different', actual: `${renamed[1]} named ${renamed[0]}`, foundName: renamed[0], ...judgeRenamedKey(table, want, renamed[0]) });
     } else items.push({ ...item, ...judgeKey(table, want, undefined) });
   }
-  for (const [name, definition] of constraints) items.push({ kind: 'constraint', name, status: 'extra', actual: definition, ...judgeExtraConstraint(table, name) });
+  for (const [name, definition] of constraints) {
+    const key = impliedBy(shape, definition);
+    items.push({ kind: 'constraint', name, status: 'extra', actual: definition, ...(key ? judgeImpliedUnique(key) : judgeExtraConstraint(table, name)) });
+  }
 
   const accounted = new Set(actual.constraints.map((c) => c.name));
   const indexIn = (name: string) => qualifiedName(state.namespace ?? undefined, name);
@@ -340,10 +351,22 @@ export function compareTable(shape: TableShape, state: CatalogState): TableStatu
   // constraint. Those behind a constraint bear its name and were judged with it.
   for (const index of actual.indexes) {
     if (accounted.has(index.name) || !index.definition.startsWith('UNIQUE ')) continue;
-    items.push({ kind: 'index', name: index.name, status: 'extra', actual: index.definition, ...judgeExtraUniqueIndex(indexIn(index.name)) });
+    const key = impliedBy(shape, index.definition);
+    items.push({ kind: 'index', name: index.name, status: 'extra', actual: index.definition, ...(key ? judgeImpliedUnique(key) : judgeExtraUniqueIndex(indexIn(index.name))) });
   }
 
   return tableStatus(shape.name, items.some(isBreaking) ? 'different' : 'present', items);
+}
+
+/**
+ * The schema's key that a unique index or constraint (`UNIQUE (a, b)`, `UNIQUE USING btree (a, b)`)
+ * is implied by: one whose columns it all has. Expression columns never match.
+ */
+function impliedBy(shape: TableShape, definition: string): ConstraintShape | undefined {
+  const match = /^UNIQUE (?:USING \w+ )?\(([^()]*)\)/.exec(definition);
+  if (!match) return undefined;
+  const columns = new Set(match[1]!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1')));
+  return shape.constraints.find((key) => key.columns.every((c) => columns.has(c)));
 }
 
 export function compareCatalog(shapes: readonly TableShape[], state: CatalogState): TableStatus[] {

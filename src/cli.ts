@@ -1,5 +1,5 @@
 /**
- * The `asyncmq-postgres` command: install, drop, status and sql, over the same settings and
+ * The `asyncmq-postgres` command: install, upgrade, drop, status and sql, over the same settings and
  * environment variables as the library; flags override them.
  *
  * Exit codes: 0 done (status: installed and in shape); 1 status found something missing, breaking
@@ -12,7 +12,8 @@ import { AsyncmqPostgresError } from './errors.js';
 import type { PendingIndex } from './index-builds.js';
 import { installOrDropPostgresBackend, type PostgresBackendReport } from './install.js';
 import { renderLockStatements } from './locking.js';
-import { renderPostgresBackendSql } from './render.js';
+import { renderPostgresBackendSql, renderUpgradeSql } from './render.js';
+import { describeMatch } from './detect.js';
 import { resolveBackend } from './resolve.js';
 import { ENV_VARS, type AsyncmqSettings } from './settings.js';
 import { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus } from './status.js';
@@ -25,9 +26,10 @@ export interface Io {
 
 const COMMANDS = {
   install: 'create the tables and indexes that are missing (safe at every start: a no-op when all is in place)',
+  upgrade: 'move the tables from the AsyncMQ schema version they hold to the configured one, keeping every row',
   drop: "drop the package's tables, with their rows and indexes (needs --yes)",
   status: "report each table, column, constraint and index as present, missing or different, and the role's privileges",
-  sql: 'print the install SQL (or --drop SQL) for the configured names, without connecting',
+  sql: 'print the install SQL (or --drop or --upgrade SQL) for the configured names, without connecting',
 } as const;
 type Command = keyof typeof COMMANDS;
 
@@ -36,16 +38,20 @@ const NAME_FLAGS = {
   'jobs-table': ['postgresJobsTableName', 'jobs table name'],
   'repeatables-table': ['postgresRepeatablesTableName', 'repeatables table name'],
   'cancelled-jobs-table': ['postgresCancelledJobsTableName', 'cancelled jobs table name'],
+  'workers-heartbeat-table': ['postgresWorkersHeartbeatTableName', 'workers heartbeat table name (schema 0.2 on)'],
+  'schema-version': ['postgresSchemaVersion', 'AsyncMQ schema: 0.1, 0.2, 0.8, 0.9, or an AsyncMQ release'],
   indexes: ['postgresIndexes', 'index profile: seed or queue'],
   'lock-timeout': ['postgresLockTimeout', 'milliseconds to wait for any lock'],
 } as const satisfies Record<string, [keyof AsyncmqSettings, string]>;
 
 const OPTIONS = {
   url: { type: 'string' },
+  from: { type: 'string' },
   ...(Object.fromEntries(Object.keys(NAME_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<keyof typeof NAME_FLAGS, { type: 'string' }>),
   json: { type: 'boolean' },
   yes: { type: 'boolean' },
   drop: { type: 'boolean' },
+  upgrade: { type: 'boolean' },
   concurrently: { type: 'boolean' },
   role: { type: 'string' },
   verbose: { type: 'boolean' },
@@ -54,12 +60,19 @@ const OPTIONS = {
 } as const;
 
 /** The flags that belong to one command only. */
-const COMMAND_FLAGS: Record<Command, Partial<Record<'yes' | 'drop' | 'concurrently' | 'role', string>>> = {
+const COMMAND_FLAGS: Record<Command, Partial<Record<CommandFlag, string>>> = {
   install: { concurrently: 'also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY' },
+  upgrade: { concurrently: 'also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY' },
   drop: { yes: 'really drop (without it, say what would be dropped and exit 2)' },
   status: { role: 'check the privileges of this role, the one AsyncMQ runs as (default: the connecting role)' },
-  sql: { drop: 'the drop SQL instead of the install SQL' },
+  sql: {
+    drop: 'the drop SQL instead of the install SQL',
+    upgrade: 'the upgrade SQL, from the version given by --from to the configured one',
+    from: 'with --upgrade: the schema version the database holds (0.1, 0.2, 0.8 or an AsyncMQ release)',
+  },
 };
+const COMMAND_FLAG_NAMES = ['yes', 'drop', 'upgrade', 'from', 'concurrently', 'role'] as const;
+type CommandFlag = (typeof COMMAND_FLAG_NAMES)[number];
 
 function usage(command?: Command): string {
   const head = command
@@ -143,13 +156,35 @@ export async function main(args: string[], io: Io): Promise<number> {
       return 0;
     }
     if (extra.length > 0) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`);
-    const misplaced = (['yes', 'drop', 'concurrently', 'role'] as const).find((flag) => values[flag] && !(flag in COMMAND_FLAGS[command as Command]));
+    const misplaced = COMMAND_FLAG_NAMES.find((flag) => values[flag] !== undefined && values[flag] !== false && !(flag in COMMAND_FLAGS[command as Command]));
     if (misplaced) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--${misplaced} does not apply to ${command}`);
 
     const options = { settings: settingsFrom(values), env: io.env, ...(values.url ? { connectionString: values.url } : {}) };
     const out = (value: unknown, text: string) => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
     switch (command as Command) {
       case 'sql': {
+        if (values.from !== undefined && !values.upgrade) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', '--from applies to sql --upgrade only');
+        if (values.upgrade && values.drop) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', 'give --upgrade or --drop, not both');
+        if (values.upgrade) {
+          const { names, lockTimeoutMs, version } = resolveBackend(options);
+          const steps = renderUpgradeSql({ ...options, upgrade: true, ...(values.from === undefined ? {} : { from: values.from }) });
+          const lock = renderLockStatements(names.postgresSchema ?? 'public', lockTimeoutMs);
+          const framed = steps.map((step) => ({ ...step, transaction: ['BEGIN', ...lock, ...step.transaction.map((t) => t.sql), 'COMMIT'] }));
+          const text = framed.map((step) => {
+            const build = step.concurrent.length
+              ? "-- Builds the new key's index without blocking writers: run it on its own, outside a transaction.\n" +
+                '-- If it fails, it leaves an INVALID index: drop that (DROP INDEX CONCURRENTLY) and run it again.\n' +
+                step.concurrent.map((statement) => `${statement};\n`).join('')
+              : '';
+            return `-- ${step.from} to ${step.to}\n${build}${step.transaction.map((statement) => `${statement};\n`).join('')}`;
+          });
+          out(
+            { from: steps[0]?.from ?? version, to: version, steps: framed },
+            `-- Upgrade to AsyncMQ ${version}'s schema, step by step; nothing here drops a row.\n` +
+              (framed.length ? text.join('\n') : `-- Nothing to do: the database already holds ${version}.\n`),
+          );
+          return 0;
+        }
         const statements = renderPostgresBackendSql({ ...options, drop: values.drop === true });
         const { names, lockTimeoutMs } = resolveBackend(options);
         const namespace = names.postgresSchema ?? 'public';
@@ -176,8 +211,13 @@ export async function main(args: string[], io: Io): Promise<number> {
         out(report, describeReport(report));
         return 0;
       }
-      case 'install': {
-        const report = await installOrDropPostgresBackend({ ...options, concurrentIndexes: values.concurrently === true });
+      case 'install':
+      case 'upgrade': {
+        const report = await installOrDropPostgresBackend({
+          ...options,
+          concurrentIndexes: values.concurrently === true,
+          upgrade: command === 'upgrade',
+        });
         out(report, describeReport(report));
         return 0;
       }
@@ -202,7 +242,14 @@ function describeReport(report: PostgresBackendReport): string {
   const lines: string[] = [];
   if (report.action === 'drop') {
     lines.push(report.dropped.length ? `Dropped in ${report.namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${report.namespace}.`);
+    if (report.kept?.length) lines.push(`Kept, being shared: ${report.kept.join(', ')}.`);
   } else {
+    if (report.upgradedFrom) {
+      lines.push(
+        `Upgraded ${report.namespace} from AsyncMQ ${report.upgradedFrom}'s schema, keeping every row` +
+          (report.dropped.length ? `; replaced: ${report.dropped.join(', ')}.` : '.'),
+      );
+    }
     lines.push(report.created.length ? `Created: ${report.created.join(', ')}.` : `Nothing to do: every table is in place in ${report.namespace}.`);
     const pending = (reason: PendingIndex['reason']) => report.pendingIndexes.filter((p) => p.reason === reason);
     const statements = (list: PendingIndex[]) => list.flatMap((p) => p.sql.map((statement) => `  ${statement};`));
@@ -228,7 +275,10 @@ function describeReport(report: PostgresBackendReport): string {
 }
 
 function describeStatus(status: PostgresBackendStatus): string {
-  const lines = [`namespace ${status.namespace ?? '(none selected)'}${status.namespaceExists ? '' : ' (missing)'}, index profile ${status.indexes}`];
+  const lines = [
+    `namespace ${status.namespace ?? '(none selected)'}${status.namespaceExists ? '' : ' (missing)'}, index profile ${status.indexes}`,
+    describeVersion(status),
+  ];
   const impact = (item: ItemStatus) =>
     item.status === 'different' || item.status === 'extra' ? (item.impact === 'breaks' ? ' [breaks AsyncMQ]' : ' [warning]') : '';
   for (const table of status.tables) {
@@ -259,4 +309,21 @@ function describeStatus(status: PostgresBackendStatus): string {
     lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`);
   } else lines.push('OK: installed and in shape.');
   return `${lines.join('\n')}\n`;
+}
+
+function describeVersion({ schemaVersion: v, namespace }: PostgresBackendStatus): string {
+  const holds = describeMatch(v, namespace);
+  switch (v.verdict) {
+    case 'upgrade-required':
+      return `schema version ${v.configured} configured; the tables hold ${holds}: upgrade with \`asyncmq-postgres upgrade\` (from ${v.from})`;
+    case 'newer':
+      return `schema version ${v.configured} configured; the tables hold ${holds}, which is newer and cannot go back: configure ${v.held}`;
+    case 'mixed':
+    case 'other-shape':
+      return `schema version ${v.configured} configured; the tables hold ${holds}`;
+    default:
+      return v.held !== null && v.held !== v.configured
+        ? `schema version ${v.configured} configured; the tables hold ${holds}, whose tables serve ${v.configured} as they are`
+        : `schema version ${v.configured} configured; the tables hold ${holds}`;
+  }
 }

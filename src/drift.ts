@@ -155,6 +155,15 @@ export function judgeDifferentIndex(schemaQualified: string, unique: boolean): J
   );
 }
 
+/**
+ * A unique index or constraint the schema lacks whose columns include every column of one of
+ * the schema's keys: whatever it rejects, that key rejects already. The unique key an upgrade
+ * to AsyncMQ 0.8 builds, `(queue_name, job_id)` beside `(job_id)`, is one.
+ */
+export function judgeImpliedUnique(key: ConstraintShape): Judgement {
+  return harmless(`it rejects nothing that the key ${key.name} (${key.columns.join(', ')}) does not reject already`);
+}
+
 /** A unique index the schema lacks, not behind a constraint: it rejects writes as a unique constraint does. */
 export function judgeExtraUniqueIndex(schemaQualified: string): Judgement {
   return breaks(`a unique index can reject AsyncMQ's writes; drop it (DROP INDEX CONCURRENTLY ${schemaQualified})`);

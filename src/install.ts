@@ -18,14 +18,17 @@
  *   `concurrentIndexes` is set.
  */
 import type { Sql } from 'postgres';
-import { compareCatalog, missingIndexes, readCatalog, somethingToCreate } from './catalog.js';
+import { compareCatalog, missingIndexes, somethingToCreate } from './catalog.js';
 import { planInstall } from './ddl.js';
+import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from './detect.js';
 import { drop } from './drop.js';
 import { buildConcurrently, pendingIndex, type PendingIndex } from './index-builds.js';
 import { beginLocked } from './locking.js';
 import { withPool, type Step } from './pool.js';
 import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
 import { resolveBackend, resolveBackendConnection, type BackendOptions, type ResolvedBackend } from './resolve.js';
+import { upgradeInPlace } from './upgrade/run.js';
+import type { SchemaVersion } from './versions.js';
 
 export interface InstallOrDropOptions extends BackendOptions {
   /** Drop the package's tables (and with them their indexes) instead of installing. */
@@ -35,6 +38,12 @@ export interface InstallOrDropOptions extends BackendOptions {
    * the transaction, instead of only reporting them in `pendingIndexes`. Default false.
    */
   concurrentIndexes?: boolean;
+  /**
+   * Move a database that holds an older AsyncMQ schema to the configured one, in place, keeping
+   * every row (see the README: upgrade together with deploying the AsyncMQ that needs it).
+   * Without it, install refuses such a database with `ASYNCMQ_UPGRADE_REQUIRED`. Default false.
+   */
+  upgrade?: boolean;
 }
 
 export interface PostgresBackendReport {
@@ -43,8 +52,12 @@ export interface PostgresBackendReport {
   namespace: string;
   /** What this call created, in order: `schema x`, `table x.y`, `index x.z`. */
   created: string[];
-  /** What this call dropped: `table x.y`. */
+  /** What this call dropped: `table x.y` (and, in an upgrade, `constraint x.y`). */
   dropped: string[];
+  /** Drop only: tables left in place because they are shared (`table x.asyncmq_paused_queues`). */
+  kept?: string[];
+  /** The schema version this call upgraded the database from, if it did. */
+  upgradedFrom?: SchemaVersion;
   /** Indexes missing from existing tables, not built by this call. */
   pendingIndexes: PendingIndex[];
 }
@@ -54,29 +67,50 @@ export async function installOrDropPostgresBackend(options: InstallOrDropOptions
   const backend = resolveBackend(options);
   const connection = resolveBackendConnection(options, backend.settings);
   return withPool(connection, backend, async (sql, run) => {
-    if (!options.drop) return install(sql, backend, run, options.concurrentIndexes === true);
-    const { namespace, dropped } = await drop(sql, backend, run);
-    return { action: 'drop', namespace, created: [], dropped, pendingIndexes: [] };
+    if (!options.drop) return install(sql, backend, run, { concurrentIndexes: options.concurrentIndexes === true, upgrade: options.upgrade === true });
+    const { namespace, dropped, kept } = await drop(sql, backend, run);
+    return { action: 'drop', namespace, created: [], dropped, pendingIndexes: [], ...(kept.length ? { kept } : {}) };
   });
 }
 
-async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrentIndexes: boolean): Promise<PostgresBackendReport> {
+async function install(
+  sql: Sql,
+  backend: ResolvedBackend,
+  run: Step,
+  options: { concurrentIndexes: boolean; upgrade: boolean },
+): Promise<PostgresBackendReport> {
   const { shapes } = backend;
-  let before = await run('reading the catalog', () => readCatalog(sql, shapes));
+  const read = (relations: boolean) => run('reading the catalog', () => readBackendCatalog(sql, backend, { relations }));
+  let before = await read(false);
   const namespace = namespaceOf(before);
   let statuses = compareCatalog(shapes, before);
+  const created: string[] = [];
+  const dropped: string[] = [];
+  let upgradedFrom: SchemaVersion | undefined;
+  if (statuses.some((t) => t.status === 'different')) {
+    // Another shape: first tell whether it is another AsyncMQ version, to say so, or upgrade it.
+    const match = detectVersion(backend, before);
+    const verdict = verdictFor(backend.version, statuses, match);
+    if (verdict.kind === 'upgrade' && options.upgrade) {
+      const outcome = await upgradeInPlace(sql, backend, run, namespace, verdict.from);
+      created.push(...outcome.created);
+      dropped.push(...outcome.dropped);
+      upgradedFrom = verdict.from;
+      before = await read(false);
+      statuses = compareCatalog(shapes, before);
+    } else refuseOtherVersion(verdict, backend.version, match, before.namespace);
+  }
   if (somethingToCreate(statuses)) {
-    before = await run('reading the catalog', () => readCatalog(sql, shapes, { relations: true }));
+    before = await read(true);
     statuses = compareCatalog(shapes, before);
   }
   refuseUnusable(statuses, before, 'install');
 
-  const created: string[] = [];
   let state = before;
   if (statuses.some((t) => t.status === 'missing') || !before.namespaceExists) {
     state = await beginLocked(sql, backend.lockTimeoutMs, run, namespace, async (tx) => {
       // Another installer may have finished while we waited for the lock.
-      const locked = await run('reading the catalog', () => readCatalog(tx, shapes, { relations: true }));
+      const locked = await run('reading the catalog', () => readBackendCatalog(tx, backend, { relations: true }));
       refuseUnusable(compareCatalog(shapes, locked), locked, 'install');
       // The schema only when missing: CREATE SCHEMA IF NOT EXISTS needs CREATE on the
       // database even when the schema exists, which a least-privileged role lacks.
@@ -91,10 +125,10 @@ async function install(sql: Sql, backend: ResolvedBackend, run: Step, concurrent
   // Tables that existed before the transaction keep their rows; their missing indexes are built
   // concurrently or reported, never built under a lock that stops the queue's writers.
   let pendingIndexes = missingIndexes(shapes, compareCatalog(shapes, state)).map((m) => pendingIndex(m, 'not-requested'));
-  if (concurrentIndexes && pendingIndexes.length > 0) {
+  if (options.concurrentIndexes && pendingIndexes.length > 0) {
     const outcome = await buildConcurrently(sql, run, shapes, namespace);
     created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));
     pendingIndexes = outcome.left;
   }
-  return { action: 'install', namespace, created, dropped: [], pendingIndexes };
+  return { action: 'install', namespace, created, dropped, pendingIndexes, ...(upgradedFrom ? { upgradedFrom } : {}) };
 }

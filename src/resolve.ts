@@ -5,10 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import { describeTables, type TableShape } from './ddl.js';
+import { AsyncmqPostgresError } from './errors.js';
 import { resolveConnection, type Connection } from './connection.js';
 import { createAsyncmqSchema } from './tables.js';
 import {
   ENV_VARS,
+  PAUSED_QUEUES_TABLE_NAME,
   lockTimeoutOf,
   pickNames,
   resolveNames,
@@ -17,6 +19,7 @@ import {
   type PoolOptions,
   type ResolvedNames,
 } from './settings.js';
+import { SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
 
 export interface BackendOptions {
   /** Postgres URL; overrides `settings.asyncmqPostgresBackendUrl` and `ASYNCMQ_POSTGRES_BACKEND_URL`. */
@@ -32,20 +35,65 @@ export interface BackendOptions {
   [poolOption: string]: unknown;
 }
 
-const OWN_KEYS = new Set(['connectionString', 'settings', 'env', 'drop', 'concurrentIndexes']);
+const OWN_KEYS = new Set(['connectionString', 'settings', 'env', 'drop', 'concurrentIndexes', 'upgrade']);
 
 export interface ResolvedBackend {
   settings: AsyncmqSettings;
   names: ResolvedNames;
+  /** The configured schema version. */
+  version: SchemaVersion;
+  /** The configured version's tables. */
   shapes: TableShape[];
   lockTimeoutMs: number;
+  /**
+   * The same names in another schema version, for recognising what a database holds; undefined
+   * for a version these names cannot have (a derived name of it would exceed 63 bytes).
+   */
+  shapesOf(version: SchemaVersion): TableShape[] | undefined;
+  /** Every table name any version gives these names: what the catalog read covers. */
+  catalogTables: string[];
 }
 
 export function resolveBackend(options: Pick<BackendOptions, 'settings' | 'env'> = {}): ResolvedBackend {
   const settings = resolveSettings(options.settings, options.env ?? process.env);
   const names = resolveNames(pickNames(settings));
-  const tables = createAsyncmqSchema(names);
-  return { settings, names, shapes: describeTables(tables, names.postgresSchema), lockTimeoutMs: lockTimeoutOf(settings) };
+  const shapes = describeTables(createAsyncmqSchema(names), names.postgresSchema);
+  const others = new Map<SchemaVersion, TableShape[] | undefined>([[names.postgresSchemaVersion, shapes]]);
+  // Built on demand: a no-op install, the common case, needs only the configured version.
+  const shapesOf = (version: SchemaVersion) => {
+    if (!others.has(version)) {
+      try {
+        others.set(version, describeTables(createAsyncmqSchema({ ...names, postgresSchemaVersion: version }), names.postgresSchema));
+      } catch (error) {
+        if (!(error instanceof AsyncmqPostgresError)) throw error;
+        others.set(version, undefined);
+      }
+    }
+    return others.get(version);
+  };
+  return {
+    settings,
+    names,
+    version: names.postgresSchemaVersion,
+    shapes,
+    lockTimeoutMs: lockTimeoutOf(settings),
+    shapesOf,
+    catalogTables: [
+      names.postgresJobsTableName,
+      names.postgresRepeatablesTableName,
+      names.postgresCancelledJobsTableName,
+      names.postgresWorkersHeartbeatTableName,
+      PAUSED_QUEUES_TABLE_NAME,
+    ],
+  };
+}
+
+/** Every version's shapes for one backend's names, oldest first, skipping those the names cannot have. */
+export function shapesByVersion(backend: ResolvedBackend): [SchemaVersion, TableShape[]][] {
+  return SCHEMA_VERSIONS.flatMap((version) => {
+    const shapes = backend.shapesOf(version);
+    return shapes ? [[version, shapes] as [SchemaVersion, TableShape[]]] : [];
+  });
 }
 
 export function resolveBackendConnection(options: BackendOptions, settings: AsyncmqSettings): Connection {

@@ -1,6 +1,6 @@
 /**
- * The `asyncmq-postgres/schema` entry: the table factory, and the three tables built once, at
- * import, from the `ASYNCMQ_*` environment, so `ASYNCMQ_POSTGRES_JOBS_TABLE_NAME=x npx
+ * The `asyncmq-postgres/schema` entry: the table factory, and the tables built once, at
+ * import, from the `ASYNCMQ_*` environment (names and schema version), so `ASYNCMQ_POSTGRES_JOBS_TABLE_NAME=x npx
  * drizzle-kit generate` follows the names. Apps re-export this from their own Drizzle schema;
  * drizzle-kit loads it through a CommonJS require hook, so no top-level await, and nothing here
  * imports postgres.js or drizzle-kit.
@@ -25,6 +25,10 @@ export const asyncmqJobs = fromEnv.jobs;
 export const asyncmqRepeatables = fromEnv.repeatables;
 /** The cancelled-jobs table, named by the environment at import (default `asyncmq_cancelled_jobs`). */
 export const asyncmqCancelledJobs = fromEnv.cancelledJobs;
+/** The workers' heartbeat table, when ASYNCMQ_POSTGRES_SCHEMA_VERSION is 0.2 or newer. */
+export const asyncmqWorkersHeartbeat = fromEnv.workersHeartbeat;
+/** `asyncmq_paused_queues`, when ASYNCMQ_POSTGRES_SCHEMA_VERSION is 0.9. */
+export const asyncmqPausedQueues = fromEnv.pausedQueues;
 
 export type AsyncmqJob = typeof asyncmqJobs.$inferSelect;
 export type NewAsyncmqJob = typeof asyncmqJobs.$inferInsert;

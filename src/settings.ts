@@ -8,6 +8,7 @@
  * `./schema` entry can use it.
  */
 import { AsyncmqPostgresError } from './errors.js';
+import { DEFAULT_SCHEMA_VERSION, parseSchemaVersion, type SchemaVersion } from './versions.js';
 
 /** `seed`: exactly AsyncMQ 0.1's three indexes. `queue`: those plus the indexes its hot queries need. */
 export const INDEX_PROFILES = ['seed', 'queue'] as const;
@@ -18,9 +19,16 @@ export interface AsyncmqNames {
   postgresJobsTableName?: string;
   postgresRepeatablesTableName?: string;
   postgresCancelledJobsTableName?: string;
+  /** The workers' heartbeat table, from schema version 0.2 on. */
+  postgresWorkersHeartbeatTableName?: string;
   /** A Postgres schema (namespace) for the tables; unset means unqualified names, as AsyncMQ does. */
   postgresSchema?: string;
   postgresIndexes?: IndexProfile;
+  /**
+   * The AsyncMQ schema to build: `0.1` (the seed), `0.2`, `0.8` or `0.9`, or any AsyncMQ
+   * release number (`0.4.6` means `0.2`). Default `0.1`.
+   */
+  postgresSchemaVersion?: SchemaVersion | (string & {});
 }
 
 /** Options passed to `postgres()` (postgres.js); AsyncMQ's asyncpg names are accepted too. */
@@ -33,7 +41,10 @@ export interface AsyncmqSettings extends AsyncmqNames {
   postgresLockTimeout?: number;
 }
 
-export type ResolvedNames = Required<Omit<AsyncmqNames, 'postgresSchema'>> & { postgresSchema: string | undefined };
+export type ResolvedNames = Required<Omit<AsyncmqNames, 'postgresSchema' | 'postgresSchemaVersion'>> & {
+  postgresSchema: string | undefined;
+  postgresSchemaVersion: SchemaVersion;
+};
 
 export const ENV_VARS = {
   asyncmqPostgresBackendUrl: 'ASYNCMQ_POSTGRES_BACKEND_URL',
@@ -41,8 +52,10 @@ export const ENV_VARS = {
   postgresJobsTableName: 'ASYNCMQ_POSTGRES_JOBS_TABLE_NAME',
   postgresRepeatablesTableName: 'ASYNCMQ_POSTGRES_REPEATABLES_TABLE_NAME',
   postgresCancelledJobsTableName: 'ASYNCMQ_POSTGRES_CANCELLED_JOBS_TABLE_NAME',
+  postgresWorkersHeartbeatTableName: 'ASYNCMQ_POSTGRES_WORKERS_HEARTBEAT_TABLE_NAME',
   postgresSchema: 'ASYNCMQ_POSTGRES_SCHEMA',
   postgresIndexes: 'ASYNCMQ_POSTGRES_INDEXES',
+  postgresSchemaVersion: 'ASYNCMQ_POSTGRES_SCHEMA_VERSION',
   postgresLockTimeout: 'ASYNCMQ_POSTGRES_LOCK_TIMEOUT',
 } as const satisfies Record<keyof AsyncmqSettings, string>;
 
@@ -50,9 +63,17 @@ export const DEFAULT_NAMES: ResolvedNames = {
   postgresJobsTableName: 'asyncmq_jobs',
   postgresRepeatablesTableName: 'asyncmq_repeatables',
   postgresCancelledJobsTableName: 'asyncmq_cancelled_jobs',
+  postgresWorkersHeartbeatTableName: 'asyncmq_workers_heartbeat',
   postgresSchema: undefined,
   postgresIndexes: 'seed',
+  postgresSchemaVersion: DEFAULT_SCHEMA_VERSION,
 };
+
+/**
+ * AsyncMQ 0.9's paused-queues table has no setting: AsyncMQ's code names it unqualified and
+ * fixed, so every name set in a namespace shares it, and no configured table may take its name.
+ */
+export const PAUSED_QUEUES_TABLE_NAME = 'asyncmq_paused_queues';
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
@@ -77,9 +98,14 @@ const RESERVED = new Set(
     'variadic when where window with').split(' '),
 );
 
-const NAME_KEYS = ['postgresJobsTableName', 'postgresRepeatablesTableName', 'postgresCancelledJobsTableName'] as const;
+const NAME_KEYS = [
+  'postgresJobsTableName',
+  'postgresRepeatablesTableName',
+  'postgresCancelledJobsTableName',
+  'postgresWorkersHeartbeatTableName',
+] as const;
 /** Every setting the table definitions depend on. */
-const NAMING_KEYS = [...NAME_KEYS, 'postgresSchema', 'postgresIndexes'] as const satisfies readonly (keyof AsyncmqNames)[];
+const NAMING_KEYS = [...NAME_KEYS, 'postgresSchema', 'postgresIndexes', 'postgresSchemaVersion'] as const satisfies readonly (keyof AsyncmqNames)[];
 
 /**
  * Refuses a name that AsyncMQ's unquoted SQL would read as another name (`MyJobs` folds to
@@ -109,7 +135,15 @@ export function validateIdentifier(key: keyof AsyncmqSettings, value: unknown): 
 /** Fills in the seed's defaults (never the environment) and validates every name. */
 export function resolveNames(names: AsyncmqNames = {}): ResolvedNames {
   const given = withoutUndefined(names);
-  const resolved: ResolvedNames = { ...DEFAULT_NAMES, ...given };
+  const resolved: ResolvedNames = {
+    ...DEFAULT_NAMES,
+    ...given,
+    postgresSchemaVersion: parseSchemaVersion(
+      given.postgresSchemaVersion ?? DEFAULT_NAMES.postgresSchemaVersion,
+      describeSetting('postgresSchemaVersion'),
+      'postgresSchemaVersion',
+    ),
+  };
   for (const key of NAME_KEYS) validateIdentifier(key, resolved[key]);
   if (resolved.postgresSchema !== undefined) validateIdentifier('postgresSchema', resolved.postgresSchema);
   if (!(INDEX_PROFILES as readonly unknown[]).includes(resolved.postgresIndexes)) {
@@ -119,13 +153,13 @@ export function resolveNames(names: AsyncmqNames = {}): ResolvedNames {
       { setting: 'postgresIndexes' },
     );
   }
-  const seen = new Map<string, string>();
+  const seen = new Map<string, string>([[PAUSED_QUEUES_TABLE_NAME, `AsyncMQ's own ${PAUSED_QUEUES_TABLE_NAME} table`]]);
   for (const key of NAME_KEYS) {
     const other = seen.get(resolved[key]);
     if (other) {
       throw new AsyncmqPostgresError(
         'ASYNCMQ_INVALID_NAME',
-        `${describeSetting(key)} and ${other} both name the table ${resolved[key]}; each table needs its own name`,
+        `${describeSetting(key)} and ${other.startsWith('AsyncMQ') ? other : describeSetting(other as keyof AsyncmqSettings)} both name the table ${resolved[key]}; each table needs its own name`,
         { setting: key },
       );
     }

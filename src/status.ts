@@ -4,13 +4,27 @@
  * missing or different, each difference judged as breaking AsyncMQ or harmless to it (the
  * judgement install refuses on), and the privileges AsyncMQ's role has and lacks.
  */
-import { compareCatalog, isBreaking, isWarning, missingIndexes, readCatalog, type ItemStatus, type TableStatus } from './catalog.js';
+import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type TableStatus } from './catalog.js';
 import { planConcurrentIndex } from './ddl.js';
+import { detectVersion, readBackendCatalog, verdictFor, type VersionMatch } from './detect.js';
 import type { Impact } from './drift.js';
 import { withPool } from './pool.js';
 import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from './privileges.js';
 import { resolveBackend, resolveBackendConnection, type BackendOptions } from './resolve.js';
 import type { IndexProfile } from './settings.js';
+import type { SchemaVersion } from './versions.js';
+
+export interface SchemaVersionStatus extends VersionMatch {
+  /** The configured version (`postgresSchemaVersion`). */
+  configured: SchemaVersion;
+  /**
+   * For the configured version: `compatible` (install completes it, nothing in the way); `upgrade-required` (`from` the version held, fixed by
+   * `asyncmq-postgres upgrade`); `newer` (the database holds a newer version, with no downgrade);
+   * `mixed`; or `other-shape` (tables of no known version stand in the way).
+   */
+  verdict: 'compatible' | 'upgrade-required' | 'newer' | 'mixed' | 'other-shape';
+  from?: SchemaVersion;
+}
 
 export interface InspectOptions extends BackendOptions {
   /**
@@ -36,6 +50,8 @@ export interface PostgresBackendStatus {
   namespaceExists: boolean;
   /** The index profile compared against. */
   indexes: IndexProfile;
+  /** Which AsyncMQ schema version the tables are, against the configured one. */
+  schemaVersion: SchemaVersionStatus;
   tables: (TableStatus & {
     /** For each missing or INVALID index of an existing table: the statement that builds it without blocking writers. */
     fixes: string[];
@@ -55,11 +71,13 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
   const backend = resolveBackend(rest);
   const connection = resolveBackendConnection(rest, backend.settings);
   const { state, privileges } = await withPool(connection, backend, async (sql, run) => {
-    const state = await run('reading the catalog', () => readCatalog(sql, backend.shapes, { relations: true }));
+    const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
     const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
     return { state, privileges };
   });
   const statuses = compareCatalog(backend.shapes, state);
+  const match = detectVersion(backend, state);
+  const verdict = verdictFor(backend.version, statuses, match);
   const fixes = missingIndexes(backend.shapes, statuses);
   const tables = statuses.map((status) => ({
     ...status,
@@ -75,7 +93,15 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
     namespace: state.namespace,
     namespaceExists: state.namespaceExists,
     indexes: backend.names.postgresIndexes,
+    schemaVersion: {
+      configured: backend.version,
+      ...match,
+      verdict: VERDICTS[verdict.kind],
+      ...(verdict.kind === 'upgrade' ? { from: verdict.from } : {}),
+    },
     tables,
     privileges,
   };
 }
+
+const VERDICTS = { ok: 'compatible', upgrade: 'upgrade-required', newer: 'newer', mixed: 'mixed', unknown: 'other-shape' } as const;

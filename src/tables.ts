@@ -1,6 +1,8 @@
 /**
- * AsyncMQ's Postgres tables as Drizzle definitions: the one source of truth for the names and
- * shapes that drizzle-kit, the installer, `status` and `sql` all use.
+ * AsyncMQ's Postgres tables as Drizzle definitions, for every schema version: the one source of
+ * truth for the names and shapes that drizzle-kit, the installer, the upgrade, `status` and `sql`
+ * all use. Each table is defined once; a version only decides which tables exist and which
+ * unique key the jobs table has.
  *
  * Apps reach this through the `asyncmq-postgres/schema` entry, which drizzle-kit loads through
  * a CommonJS require hook: it must import neither postgres.js nor drizzle-kit.
@@ -9,6 +11,7 @@ import {
   boolean,
   doublePrecision,
   index,
+  integer,
   jsonb,
   pgSchema,
   pgTable,
@@ -20,7 +23,8 @@ import {
   type PgTableFn,
 } from 'drizzle-orm/pg-core';
 import { checkDerivedNames } from './ddl.js';
-import { resolveNames, type AsyncmqNames } from './settings.js';
+import { PAUSED_QUEUES_TABLE_NAME, resolveNames, type AsyncmqNames, type IndexProfile } from './settings.js';
+import { compareVersions, type SchemaVersion } from './versions.js';
 
 /** The statuses AsyncMQ writes. The columns are plain text, so other strings still type-check. */
 export const ASYNCMQ_JOB_STATUSES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'expired', 'queued'] as const;
@@ -58,24 +62,13 @@ export interface AsyncmqRepeatableDefinition {
   [key: string]: unknown;
 }
 
-/**
- * Builds the three tables for the given names. Pure: names not given take the seed's defaults
- * (not the environment). Throws `AsyncmqPostgresError` for a name Postgres or AsyncMQ would
- * misread, or whose derived names (indexes, constraints, sequence) would not fit in 63 bytes.
- */
-export function createAsyncmqSchema(names: AsyncmqNames = {}) {
-  const n = resolveNames(names);
-  const J = n.postgresJobsTableName;
-  const R = n.postgresRepeatablesTableName;
-  const C = n.postgresCancelledJobsTableName;
-  // pgSchema('public') throws; `public` is Drizzle's unqualified default anyway.
-  const table = (n.postgresSchema && n.postgresSchema !== 'public' ? pgSchema(n.postgresSchema).table : pgTable) as PgTableFn<
-    string | undefined
-  >;
+type TableFn = PgTableFn<string | undefined>;
 
-  // Constraint names are the ones Postgres gives the seed's SQL, not Drizzle's defaults, so
-  // drizzle-kit sees no drift against a database that AsyncMQ itself installed.
-  const jobs = table(
+// Constraint names are the ones Postgres gives AsyncMQ's own SQL, not Drizzle's defaults, so
+// drizzle-kit sees no drift against a database that AsyncMQ itself installed.
+
+function jobsTable(table: TableFn, J: string, version: SchemaVersion, profile: IndexProfile) {
+  return table(
     J,
     {
       // A column-level primary key: drizzle-kit compares a one-column table-level key as a
@@ -86,24 +79,29 @@ export function createAsyncmqSchema(names: AsyncmqNames = {}) {
       data: jsonb('data').$type<AsyncmqJobRecord>().notNull(),
       status: text('status').$type<OpenStatus>(),
       delayUntil: doublePrecision('delay_until'),
-      // Without time zone, as the seed: read back as the stored string, since a Date would
-      // be shifted by the client's offset.
+      // Without time zone, as AsyncMQ's SQL: read back as the stored string, since a Date would
+      // be shifted by the writing session's TimeZone offset.
       createdAt: timestamp('created_at', { mode: 'string' }).defaultNow(),
       updatedAt: timestamp('updated_at', { mode: 'string' }).defaultNow(),
     },
     (t) => [
-      unique(`${J}_job_id_key`).on(t.jobId),
+      // AsyncMQ 0.8 lets two queues hold the same job id: its upserts say ON CONFLICT (queue_name, job_id).
+      compareVersions(version, '0.8') < 0
+        ? unique(`${J}_job_id_key`).on(t.jobId)
+        : unique(`${J}_queue_name_job_id_key`).on(t.queueName, t.jobId),
       index(`idx_${J}_queue_name`).on(t.queueName),
       index(`idx_${J}_status`).on(t.status),
       index(`idx_${J}_delay_until`).on(t.delayUntil),
       // The `queue` profile: AsyncMQ's dequeue (oldest waiting job of a queue, FOR UPDATE SKIP
       // LOCKED) walks this index and stops at the first row, where the seed's single-column
       // indexes make it sort half the table; queue_stats and purge filter on its first two columns.
-      ...(n.postgresIndexes === 'queue' ? [index(`idx_${J}_dequeue`).on(t.queueName, t.status, t.createdAt)] : []),
+      ...(profile === 'queue' ? [index(`idx_${J}_dequeue`).on(t.queueName, t.status, t.createdAt)] : []),
     ],
   );
+}
 
-  const repeatables = table(
+function repeatablesTable(table: TableFn, R: string) {
+  return table(
     R,
     {
       queueName: text('queue_name').notNull(),
@@ -113,8 +111,10 @@ export function createAsyncmqSchema(names: AsyncmqNames = {}) {
     },
     (t) => [primaryKey({ name: `${R}_pkey`, columns: [t.queueName, t.jobDef] })],
   );
+}
 
-  const cancelledJobs = table(
+function cancelledJobsTable(table: TableFn, C: string) {
+  return table(
     C,
     {
       queueName: text('queue_name').notNull(),
@@ -122,14 +122,81 @@ export function createAsyncmqSchema(names: AsyncmqNames = {}) {
     },
     (t) => [primaryKey({ name: `${C}_pkey`, columns: [t.queueName, t.jobId] })],
   );
+}
 
-  const schema = { jobs, repeatables, cancelledJobs };
+/** From 0.2 on: one row per worker, refreshed by its heartbeat (seconds since the epoch). */
+function workersHeartbeatTable(table: TableFn, H: string) {
+  return table(H, {
+    workerId: text('worker_id').primaryKey(),
+    queues: text('queues').array(),
+    concurrency: integer('concurrency'),
+    heartbeat: doublePrecision('heartbeat'),
+  });
+}
+
+/** From 0.9 on, under a fixed name: the queues paused by AsyncMQ's `pause_queue`. */
+function pausedQueuesTable(table: TableFn) {
+  return table(PAUSED_QUEUES_TABLE_NAME, {
+    queueName: text('queue_name').primaryKey(),
+    pausedAt: timestamp('paused_at', { mode: 'string' }).defaultNow(),
+  });
+}
+
+type SeedTables = {
+  jobs: ReturnType<typeof jobsTable>;
+  repeatables: ReturnType<typeof repeatablesTable>;
+  cancelledJobs: ReturnType<typeof cancelledJobsTable>;
+};
+type HeartbeatTables = { workersHeartbeat: ReturnType<typeof workersHeartbeatTable> };
+type PausedQueuesTables = { pausedQueues: ReturnType<typeof pausedQueuesTable> };
+
+/**
+ * The tables of one schema version. A version that is not one literal (a release number, or a
+ * value read at run time) types the later tables as possibly absent.
+ */
+export type AsyncmqTables<V extends string = '0.1'> = SeedTables &
+  ([V] extends ['0.1']
+    ? {}
+    : [V] extends ['0.2' | '0.8']
+      ? HeartbeatTables
+      : [V] extends ['0.9']
+        ? HeartbeatTables & PausedQueuesTables
+        : Partial<HeartbeatTables & PausedQueuesTables>);
+
+/**
+ * Builds the tables of one AsyncMQ schema version (`postgresSchemaVersion`, default `0.1`, the
+ * seed's three) for the given names. Pure: names not given take the defaults (not the
+ * environment). Throws `AsyncmqPostgresError` for a name Postgres or AsyncMQ would misread, or
+ * whose derived names (indexes, constraints, sequence) would not fit in 63 bytes.
+ */
+export function createAsyncmqSchema<const V extends string = '0.1'>(
+  names: AsyncmqNames & { postgresSchemaVersion?: V } = {},
+): AsyncmqTables<V> {
+  const n = resolveNames(names);
+  const version = n.postgresSchemaVersion;
+  // pgSchema('public') throws; `public` is Drizzle's unqualified default anyway.
+  const table = (n.postgresSchema && n.postgresSchema !== 'public' ? pgSchema(n.postgresSchema).table : pgTable) as TableFn;
+
+  const jobs = jobsTable(table, n.postgresJobsTableName, version, n.postgresIndexes);
+  const repeatables = repeatablesTable(table, n.postgresRepeatablesTableName);
+  const cancelledJobs = cancelledJobsTable(table, n.postgresCancelledJobsTableName);
+  const workersHeartbeat = compareVersions(version, '0.2') >= 0 ? workersHeartbeatTable(table, n.postgresWorkersHeartbeatTableName) : undefined;
+  const pausedQueues = compareVersions(version, '0.9') >= 0 ? pausedQueuesTable(table) : undefined;
+
   checkDerivedNames({
     postgresJobsTableName: jobs,
     postgresRepeatablesTableName: repeatables,
     postgresCancelledJobsTableName: cancelledJobs,
+    ...(workersHeartbeat ? { postgresWorkersHeartbeatTableName: workersHeartbeat } : {}),
+    ...(pausedQueues ? { postgresSchemaVersion: pausedQueues } : {}),
   });
-  return schema;
+  return {
+    jobs,
+    repeatables,
+    cancelledJobs,
+    ...(workersHeartbeat ? { workersHeartbeat } : {}),
+    ...(pausedQueues ? { pausedQueues } : {}),
+  } as AsyncmqTables<V>;
 }
 
-export type AsyncmqSchema = ReturnType<typeof createAsyncmqSchema>;
+export type AsyncmqSchema<V extends string = '0.1'> = AsyncmqTables<V>;

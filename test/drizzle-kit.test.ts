@@ -14,6 +14,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { installOrDropPostgresBackend } from '../src/index.js';
+import { SCHEMA_VERSIONS } from '../src/versions.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
@@ -82,19 +83,23 @@ test('push into a namespace of its own: beside the app, the same catalog as inst
   assert.deepEqual(await snapshot(db.sql, 'asyncmq'), await snapshot(reference.sql, 'asyncmq'));
 });
 
-test("the committed migrations through drizzle-orm's migrator give the installer's catalog; the paths do not mix", async () => {
-  const migrated = await createDatabase();
-  const client = postgres(migrated.url, { max: 1, onnotice: () => {} });
-  const migrationsFolder = join(root, 'drizzle');
-  try {
-    await migrate(drizzle(client), { migrationsFolder, migrationsTable: '__asyncmq_postgres_migrations', migrationsSchema: 'drizzle' });
-  } finally {
-    await client.end();
+test("the committed migrations of each version through drizzle-orm's migrator give the installer's catalog; the paths do not mix", async () => {
+  for (const version of SCHEMA_VERSIONS) {
+    const migrated = await createDatabase();
+    const client = postgres(migrated.url, { max: 1, onnotice: () => {} });
+    try {
+      await migrate(drizzle(client), { migrationsFolder: join(root, 'drizzle', version), migrationsTable: '__asyncmq_postgres_migrations', migrationsSchema: 'drizzle' });
+    } finally {
+      await client.end();
+    }
+    const installed = await createDatabase();
+    await installOrDropPostgresBackend({ connectionString: installed.url, env: {}, settings: { postgresSchemaVersion: version } });
+    assert.deepEqual(await snapshot(migrated.sql), await snapshot(installed.sql), version);
   }
+
+  const migrationsFolder = join(root, 'drizzle', '0.1');
   const installed = await createDatabase();
   await installOrDropPostgresBackend({ connectionString: installed.url, env: {} });
-  assert.deepEqual(await snapshot(migrated.sql), await snapshot(installed.sql));
-
   // drizzle-kit's SQL is plain CREATE TABLE: migrating a database the startup call installed fails.
   const mixed = postgres(installed.url, { max: 1, onnotice: () => {} });
   try {
@@ -124,9 +129,9 @@ test('generate follows the ASYNCMQ_* names and index profile; with none it repro
     await rm(join(copy, 'drizzle'), { recursive: true });
     const custom = await drizzleKit(['generate', '--name', 'custom'], { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'my_jobs', ASYNCMQ_POSTGRES_SCHEMA: 'queue', ASYNCMQ_POSTGRES_INDEXES: 'queue' }, copy);
     assert.equal(custom.code, 0, custom.output);
-    const file = (await readdir(join(copy, 'drizzle'))).find((f) => f.endsWith('_custom.sql'));
+    const file = (await readdir(join(copy, 'drizzle', '0.1'))).find((f) => f.endsWith('_custom.sql'));
     assert.ok(file, custom.output);
-    const text = await readFile(join(copy, 'drizzle', file), 'utf8');
+    const text = await readFile(join(copy, 'drizzle', '0.1', file), 'utf8');
     assert.match(text, /CREATE SCHEMA "queue";/);
     assert.match(text, /CREATE TABLE "queue"\."my_jobs"/);
     assert.match(text, /CONSTRAINT "my_jobs_job_id_key" UNIQUE\("job_id"\)/);

@@ -33,7 +33,7 @@ before(async () => {
 after(() => rm(app, { recursive: true, force: true }));
 
 test('the tarball holds the built code, drizzle/, the license and the bin, and no sources or tests', () => {
-  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.js', 'dist/schema.d.ts', 'dist/bin.js', 'drizzle/0000_init.sql', 'drizzle/meta/_journal.json', 'LICENSE', 'package.json']) {
+  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.js', 'dist/schema.d.ts', 'dist/bin.js', 'drizzle/0.1/0000_init.sql', 'drizzle/0.9/0000_init.sql', 'drizzle/0.9/meta/_journal.json', 'LICENSE', 'package.json']) {
     assert.ok(files.includes(file), `${file} is packed`);
   }
   assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|examples)\//.test(f)), []);
@@ -73,7 +73,7 @@ test("the app's drizzle-kit generate sees the three tables, and follows the ASYN
 test('the schema entry loads under require() and imports neither postgres.js nor drizzle-kit', async () => {
   const loaded = spawnSync(process.execPath, ['-e', "const s = require('asyncmq-postgres/schema'); console.log(Object.keys(s).sort().join(','))"], { cwd: app, encoding: 'utf8' });
   assert.equal(loaded.status, 0, loaded.stderr);
-  assert.match(loaded.stdout, /asyncmqCancelledJobs,asyncmqJobs,.*asyncmqRepeatables,createAsyncmqSchema/);
+  assert.match(loaded.stdout, /asyncmqCancelledJobs,asyncmqJobs,.*asyncmqRepeatables,asyncmqWorkersHeartbeat,createAsyncmqSchema/);
 
   // Walk the entry's import graph inside the package: only drizzle-orm and node: built-ins leave it.
   const dist = join(app, 'node_modules/asyncmq-postgres/dist');

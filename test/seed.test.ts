@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { installOrDropPostgresBackend } from '../src/index.js';
 import { createDatabase } from './support/db.js';
-import { seedInstallSql } from './support/seed.js';
+import { asyncmqInstallSql, seedInstallSql } from './support/seed.js';
+import { SCHEMA_VERSIONS } from '../src/versions.js';
 import { snapshot } from './support/snapshot.js';
 
 test('install is catalog-identical to the seed SQL run verbatim', async () => {
@@ -30,17 +31,19 @@ test('install is catalog-identical to the seed SQL run verbatim', async () => {
   ]);
 });
 
-test('the committed drizzle/ SQL is catalog-identical to the seed SQL', async () => {
-  const seed = await createDatabase();
-  await seed.sql.unsafe(seedInstallSql());
-  const kit = await createDatabase();
-  const dir = new URL('../drizzle/', import.meta.url);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
-    for (const statement of readFileSync(new URL(file, dir), 'utf8').split('--> statement-breakpoint')) {
-      await kit.sql.unsafe(statement);
+test("the committed drizzle/<version>/ SQL is catalog-identical to AsyncMQ's own SQL of that version", async () => {
+  for (const version of SCHEMA_VERSIONS) {
+    const asyncmq = await createDatabase();
+    await asyncmq.sql.unsafe(asyncmqInstallSql(version));
+    const kit = await createDatabase();
+    const dir = new URL(`../drizzle/${version}/`, import.meta.url);
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.sql')).sort()) {
+      for (const statement of readFileSync(new URL(file, dir), 'utf8').split('--> statement-breakpoint')) {
+        await kit.sql.unsafe(statement);
+      }
     }
+    assert.deepEqual(await snapshot(kit.sql), await snapshot(asyncmq.sql), version);
   }
-  assert.deepEqual(await snapshot(kit.sql), await snapshot(seed.sql));
 });
 
 test('install on a seed-installed database does nothing and keeps the rows', async () => {

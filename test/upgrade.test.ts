@@ -1,0 +1,173 @@
+/**
+ * Upgrades in place: every path from each version to each newer one, on tables holding rows,
+ * with concurrent upgraders, beside an open writer, and interrupted, then run again.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { inspectPostgresBackend, installOrDropPostgresBackend } from '../src/index.js';
+import { SCHEMA_VERSIONS } from '../src/versions.js';
+import { snapshot } from './support/snapshot.js';
+import { asyncmqDatabase, at, failure, fill, reference, rows } from './support/versions.js';
+
+const PAIRS = SCHEMA_VERSIONS.flatMap((from, i) => SCHEMA_VERSIONS.slice(i + 1).map((to) => [from, to] as const));
+
+test('every upgrade path, from each version to each newer one, on AsyncMQ\'s own tables holding rows: catalog of the newer, every row kept', async () => {
+  for (const [from, to] of PAIRS) {
+    const db = await asyncmqDatabase(from);
+    await fill(db, from);
+    const before = await rows(db);
+
+    const swapsKey = (from === '0.1' || from === '0.2') && (to === '0.8' || to === '0.9');
+    if (swapsKey) {
+      const refused = await failure(installOrDropPostgresBackend({ connectionString: db.url, ...at(to) }));
+      assert.equal(refused.code, 'ASYNCMQ_UPGRADE_REQUIRED');
+      assert.match(refused.message, new RegExp(`holds AsyncMQ ${from.replace('.', '\\.')}'s schema; the configured ${to.replace('.', '\\.')} needs an upgrade: \`asyncmq-postgres upgrade\``));
+      assert.deepEqual(await rows(db), before, `${from} -> ${to}: the refusal touched nothing`);
+    }
+
+    const report = await installOrDropPostgresBackend({ connectionString: db.url, ...at(to), upgrade: true });
+    assert.deepEqual(await snapshot(db.sql), await reference(to), `${from} -> ${to}`);
+    const after = await rows(db);
+    for (const [table, kept] of Object.entries(before)) assert.deepEqual(after[table], kept, `${from} -> ${to}: ${table}`);
+    // Steps that only add tables are what install does anyway; the key swap needs the upgrade.
+    assert.equal(report.upgradedFrom, swapsKey ? from : undefined, `${from} -> ${to}`);
+    // Done: the next start is a no-op.
+    const again = await installOrDropPostgresBackend({ connectionString: db.url, ...at(to), upgrade: true });
+    assert.deepEqual([again.created, again.dropped], [[], []], `${from} -> ${to}: a second upgrade`);
+  }
+});
+
+test('after the 0.8 step, two queues may hold the same job id, as AsyncMQ 0.8 writes them', async () => {
+  const db = await asyncmqDatabase('0.2');
+  await fill(db, '0.2');
+  await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.8'), upgrade: true });
+  await db.sql.unsafe(`insert into asyncmq_jobs (queue_name, job_id, data) values ('other', 'job-1', '{}')
+    on conflict (queue_name, job_id) do update set data = excluded.data`);
+  assert.equal((await db.sql`select count(*)::int as n from asyncmq_jobs where job_id = 'job-1'`)[0]!.n, 2);
+});
+
+test('16 upgraders at once: all succeed, the database ends at the newer version, no row lost', async () => {
+  const db = await asyncmqDatabase('0.1');
+  await fill(db, '0.1');
+  const before = await rows(db);
+  const results = await Promise.allSettled(
+    Array.from({ length: 16 }, () => installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true, max: 1 })),
+  );
+  assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
+  assert.deepEqual(await snapshot(db.sql), await reference('0.9'));
+  const after = await rows(db);
+  for (const [table, kept] of Object.entries(before)) assert.deepEqual(after[table], kept, table);
+  const upgraded = results.filter((r) => r.status === 'fulfilled' && r.value.dropped.length > 0);
+  assert.equal(upgraded.length, 1, 'exactly one upgrader swapped the key');
+});
+
+test('an upgrade beside an open transaction that wrote to the jobs table waits for it, and blocks no other writer meanwhile', async () => {
+  const db = await asyncmqDatabase('0.2');
+  await fill(db, '0.2');
+  const events: string[] = [];
+  const writer = await db.sql.reserve();
+  try {
+    await writer`begin`;
+    await writer`insert into asyncmq_jobs (queue_name, job_id, data) values ('q0', 'open-tx', '{}')`;
+    const upgrade = installOrDropPostgresBackend({ connectionString: db.url, ...at('0.8'), upgrade: true }).then((report) => {
+      events.push('upgrade done');
+      return report;
+    });
+    // The concurrent build waits for the open writer (a virtualxid lock), without blocking others.
+    for (let i = 0; i < 200; i++) {
+      const [{ waiting }] = (await db.sql`select count(*)::int as waiting from pg_stat_activity
+        where datname = current_database() and query ilike 'CREATE UNIQUE INDEX CONCURRENTLY%' and wait_event_type = 'Lock'`) as unknown as [{ waiting: number }];
+      if (waiting > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await db.sql`insert into asyncmq_jobs (queue_name, job_id, data) values ('q1', 'during-upgrade', '{}')`;
+    events.push('another writer committed');
+    assert.deepEqual(events, ['another writer committed']);
+    await writer`commit`;
+    events.push('open writer committed');
+    const report = await upgrade;
+    assert.deepEqual(events, ['another writer committed', 'open writer committed', 'upgrade done']);
+    assert.equal(report.upgradedFrom, '0.2');
+  } finally {
+    writer.release();
+  }
+  assert.equal((await db.sql`select count(*)::int as n from asyncmq_jobs`)[0]!.n, 52);
+});
+
+test('an upgrade interrupted during the concurrent build leaves an INVALID index; run again, it finishes', async () => {
+  const db = await asyncmqDatabase('0.2');
+  await fill(db, '0.2');
+  const before = await rows(db);
+  const writer = await db.sql.reserve();
+  try {
+    await writer`begin`;
+    await writer`insert into asyncmq_jobs (queue_name, job_id, data) values ('q0', 'open-tx', '{}')`;
+    // The build's wait for the open writer is bounded by the lock timeout: it fails mid-build.
+    const error = await failure(
+      installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchemaVersion: '0.8', postgresLockTimeout: 300 }, upgrade: true }),
+    );
+    assert.equal(error.code, 'ASYNCMQ_LOCK_TIMEOUT');
+    await writer`rollback`;
+  } finally {
+    writer.release();
+  }
+  const [{ valid }] = (await db.sql`select indisvalid as valid from pg_index where indexrelid = 'asyncmq_jobs_queue_name_job_id_key'::regclass`) as unknown as [{ valid: boolean }];
+  assert.equal(valid, false, 'the interrupted build left an INVALID index');
+  const status = await inspectPostgresBackend({ connectionString: db.url, ...at('0.8') });
+  assert.deepEqual([status.schemaVersion.held, status.schemaVersion.verdict], ['0.2', 'upgrade-required']);
+
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.8'), upgrade: true });
+  assert.equal(report.upgradedFrom, '0.2');
+  assert.deepEqual(await snapshot(db.sql), await reference('0.8'));
+  assert.deepEqual(await rows(db), before);
+});
+
+test('an upgrade stopped between building the key and attaching it, or between steps, finishes when run again', async () => {
+  const db = await asyncmqDatabase('0.1');
+  await fill(db, '0.1');
+  const before = await rows(db);
+  // Between steps: the database was taken to 0.2 only.
+  await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.2'), upgrade: true });
+  // The key's index built, not yet attached (as if stopped right after the build).
+  await db.sql.unsafe('create unique index concurrently asyncmq_jobs_queue_name_job_id_key on asyncmq_jobs (queue_name, job_id)');
+  const status = await inspectPostgresBackend({ connectionString: db.url, ...at('0.9') });
+  assert.equal(status.schemaVersion.verdict, 'upgrade-required');
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true });
+  assert.ok(!report.created.includes('index public.asyncmq_jobs_queue_name_job_id_key'), 'the index was not built again');
+  assert.ok(report.created.includes('constraint public.asyncmq_jobs_queue_name_job_id_key'));
+  assert.deepEqual(await snapshot(db.sql), await reference('0.9'));
+  const after = await rows(db);
+  for (const [table, kept] of Object.entries(before)) assert.deepEqual(after[table], kept, table);
+});
+
+test('refusals, touching nothing: a newer schema, the default version on a 0.9 database, a mix', async () => {
+  const latest = await asyncmqDatabase('0.9');
+  await fill(latest, '0.9');
+  const before = await snapshot(latest.sql);
+  for (const options of [{ env: {} }, at('0.2')]) {
+    const error = await failure(installOrDropPostgresBackend({ connectionString: latest.url, ...options, upgrade: true }));
+    assert.equal(error.code, 'ASYNCMQ_SCHEMA_NEWER');
+    assert.match(error.message, /holds AsyncMQ 0\.9's schema, newer than the configured 0\.[12].*no downgrade/);
+  }
+  assert.deepEqual(await snapshot(latest.sql), before);
+  // 0.8 is served by 0.9's tables as they are: no refusal, nothing done.
+  const served = await installOrDropPostgresBackend({ connectionString: latest.url, ...at('0.8') });
+  assert.deepEqual(served.created, []);
+  const status = await inspectPostgresBackend({ connectionString: latest.url, env: {} });
+  assert.equal(status.ok, false);
+  assert.deepEqual([status.schemaVersion.held, status.schemaVersion.verdict], ['0.9', 'newer']);
+
+  // A mix: 0.2's tables beside the paused-queues table that AsyncMQ 0.9 workers create on connecting.
+  const mixed = await asyncmqDatabase('0.2');
+  await mixed.sql.unsafe('create table asyncmq_paused_queues (queue_name text primary key, paused_at timestamp without time zone default now())');
+  const mixedBefore = await snapshot(mixed.sql);
+  const mixedStatus = await inspectPostgresBackend({ connectionString: mixed.url, ...at('0.9') });
+  assert.deepEqual([mixedStatus.schemaVersion.state, mixedStatus.schemaVersion.held], ['mixed', '0.2']);
+  const error = await failure(installOrDropPostgresBackend({ connectionString: mixed.url, ...at('0.9') }));
+  assert.equal(error.code, 'ASYNCMQ_UPGRADE_REQUIRED');
+  assert.match(error.message, /a mix of AsyncMQ schemas \(.*public\.asyncmq_jobs is 0\.1-0\.2's, public\.asyncmq_paused_queues is 0\.9's/);
+  assert.deepEqual(await snapshot(mixed.sql), mixedBefore);
+  await installOrDropPostgresBackend({ connectionString: mixed.url, ...at('0.9'), upgrade: true });
+  assert.deepEqual(await snapshot(mixed.sql), await reference('0.9'));
+});
+
