@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import postgres from 'postgres';
-import { startEmbeddedPostgres } from '../scripts/embedded-postgres.js';
-import { canRun, locateBinaries, runAs } from '../scripts/postgres-binaries.js';
+import { startEmbeddedPostgres, type EmbeddedOptions } from '../scripts/embedded-postgres.js';
+import { binariesFor, canRun, locateBinaries, runAs } from '../scripts/postgres-binaries.js';
 
 const made: string[] = [];
 after(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -26,6 +26,17 @@ async function processesUnder(dir: string): Promise<string[]> {
     if (cmdline.includes(dir)) found.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
   }
   return found;
+}
+
+/** The message of a start that should fail; a server that started anyway is stopped first. */
+async function failedStart(options: EmbeddedOptions): Promise<string> {
+  try {
+    const server = await startEmbeddedPostgres(options);
+    await server.stop();
+    return 'started';
+  } catch (error) {
+    return (error as Error).message;
+  }
 }
 
 /** A directory in the temp directory that the postgres user can enter, removed at the end. */
@@ -83,7 +94,7 @@ test('a server that cannot start leaves nothing behind: no process, no password,
   const { port } = taken.address() as { port: number };
   const runRoot = await openDir('asyncmq-runs-');
   try {
-    await assert.rejects(startEmbeddedPostgres({ port, runRoot }), /embedded Postgres did not start: the server exited .*could not bind/s);
+    assert.match(await failedStart({ port, runRoot }), /embedded Postgres did not start: the server exited .*could not bind/s);
   } finally {
     await new Promise((resolve) => taken.close(resolve));
   }
@@ -92,9 +103,9 @@ test('a server that cannot start leaves nothing behind: no process, no password,
 
   // initdb that cannot be run at all (EACCES, as for the postgres user in a closed checkout):
   // an error, not a crash, and its password file is gone with the rest.
-  const installed = await locateBinaries();
+  const runnable = await binariesFor(await locateBinaries(), runAs());
   const closed = join(await openDir('asyncmq-bin-'), 'initdb');
   await writeFile(closed, '', { mode: 0o644 });
-  await assert.rejects(startEmbeddedPostgres({ binaries: { ...installed, initdb: closed }, runRoot }), /embedded Postgres did not start: spawn .*initdb EACCES/);
+  assert.match(await failedStart({ binaries: { ...runnable, initdb: closed }, runRoot }), /embedded Postgres did not start: spawn .*initdb EACCES/);
   assert.deepEqual(await readdir(runRoot), []);
 });
