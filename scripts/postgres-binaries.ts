@@ -57,7 +57,7 @@ export function runAs(): RunAs | undefined {
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    execFileSync('groupadd', ['--system', 'postgres']);
+    execFileSync('groupadd', ['--force', '--system', 'postgres']); // --force: the group may exist without the user
     execFileSync('useradd', ['--system', '--no-create-home', '-g', 'postgres', 'postgres']);
     return { uid: id('-u'), gid: id('-g') };
   }
