@@ -10,9 +10,11 @@ import { startEmbeddedPostgres, type RunningServer } from '../scripts/embedded-p
 import { step } from './progress.js';
 import { writeResults } from './report.js';
 import { benchContention, benchFresh, benchLiveQueue, benchNoop } from './startup.js';
-import { benchWorkload } from './workload.js';
+import { benchWorkload, pgBossNodeWarning } from './workload.js';
 
 const sizes = (process.env.ASYNCMQ_BENCH_JOBS ?? '100000,1000000').split(',').map(Number);
+const warning = pgBossNodeWarning();
+if (warning) step(`note: ${warning}`);
 let server: RunningServer | undefined;
 let serverUrl = process.env.ASYNCMQ_BENCH_DATABASE_URL;
 if (!serverUrl) {

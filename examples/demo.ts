@@ -19,7 +19,7 @@ const server = await startEmbeddedPostgres();
 try {
   const env = { ...process.env, ASYNCMQ_POSTGRES_BACKEND_URL: server.url };
   const cli = (...args: string[]) => {
-    console.log(`\n$ npx asyncmq-postgres ${args.join(' ')}`);
+    console.log(`\n$ npx --no-install asyncmq-postgres ${args.join(' ')}`);
     const result = spawnSync(process.execPath, ['--import', 'tsx', bin, ...args], { env, stdio: 'inherit' });
     console.log(`(exit ${result.status})`);
   };

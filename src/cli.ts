@@ -2,9 +2,15 @@
  * The `asyncmq-postgres` command: install, upgrade, drop, status and sql, over the same settings and
  * environment variables as the library; flags override them.
  *
- * Exit codes: 0 done (status: installed and in shape); 1 status found something missing, breaking
- * AsyncMQ, or a privilege the role lacks; 2 usage or configuration error, nothing attempted; 3 the
- * database refused or failed; 4 status found only differences AsyncMQ works with (warnings).
+ * Exit codes: 0 done (status: installed and in shape); 1 install or upgrade did its work but
+ * the schema is still not complete (an index left pending), or status found something missing,
+ * breaking AsyncMQ, or a privilege the role lacks; 2 usage or configuration error, nothing
+ * attempted; 3 the database refused or failed; 4 status found only differences AsyncMQ works
+ * with (warnings).
+ *
+ * Unlike the API, which runs in every replica at startup and only reports an index missing
+ * from a table in use, `install` builds it (CREATE INDEX CONCURRENTLY, which does not block the
+ * queue's writers): whoever runs the command, a person or a deploy step, wants the schema complete.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -54,15 +60,26 @@ const OPTIONS = {
   upgrade: { type: 'boolean' },
   concurrently: { type: 'boolean' },
   role: { type: 'string' },
+  // parseArgs on Node 20 has no negated options: the opt-out is a flag of its own.
+  'no-index-builds': { type: 'boolean' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
 
+
 /** The flags that belong to one command only. */
 const COMMAND_FLAGS: Record<Command, Partial<Record<CommandFlag, string>>> = {
-  install: { concurrently: 'also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY' },
-  upgrade: { concurrently: 'also build indexes missing from existing tables, with CREATE INDEX CONCURRENTLY' },
+  install: {
+    'no-index-builds':
+      'report indexes missing from tables that already exist, and exit 1, instead of\n' +
+      "building them with CREATE INDEX CONCURRENTLY (the default: it does not block the\nqueue's writers)",
+    concurrently: 'the former spelling of the default; accepted, changes nothing',
+  },
+  upgrade: {
+    'no-index-builds': 'as for install',
+    concurrently: 'the former spelling of the default; accepted, changes nothing',
+  },
   drop: { yes: 'really drop (without it, say what would be dropped and exit 2)' },
   status: { role: 'check the privileges of this role, the one AsyncMQ runs as (default: the connecting role)' },
   sql: {
@@ -71,13 +88,16 @@ const COMMAND_FLAGS: Record<Command, Partial<Record<CommandFlag, string>>> = {
     from: 'with --upgrade: the schema version the database holds (0.1, 0.2, 0.8 or an AsyncMQ release)',
   },
 };
-const COMMAND_FLAG_NAMES = ['yes', 'drop', 'upgrade', 'from', 'concurrently', 'role'] as const;
+const COMMAND_FLAG_NAMES = ['yes', 'drop', 'upgrade', 'from', 'concurrently', 'no-index-builds', 'role'] as const;
 type CommandFlag = (typeof COMMAND_FLAG_NAMES)[number];
 
 function usage(command?: Command): string {
   const head = command
     ? `Usage: asyncmq-postgres ${command} [options]\n\n${COMMANDS[command]}\n\n${Object.entries(COMMAND_FLAGS[command])
-        .map(([flag, text]) => `  --${`${flag}${OPTIONS[flag as keyof typeof OPTIONS].type === 'string' ? ' <name>' : ''}`.padEnd(14)} ${text}\n`)
+        .map(([flag, text]) => {
+          const name = `${flag}${OPTIONS[flag as keyof typeof OPTIONS].type === 'string' ? ' <name>' : ''}`;
+          return `  --${name.padEnd(16)} ${text.replaceAll('\n', `\n${' '.repeat(21)}`)}\n`;
+        })
         .join('')}`
     : `Usage: asyncmq-postgres <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
         .map(([name, text]) => `  ${name.padEnd(8)} ${text}`)
@@ -95,9 +115,11 @@ ${names}
   -h, --help                       this help
   --version                        the package version
 
-Exit codes: 0 done (status: in shape); 1 status found something missing, something that breaks
-AsyncMQ, or a privilege the role lacks; 2 usage or configuration error, nothing attempted; 3 the
-database refused or failed; 4 status found only differences AsyncMQ works with (warnings).
+Exit codes: 0 done; 1 install or upgrade: done, but the schema is not complete (an index still
+missing: --no-index-builds, another session building it, its table busy), status: something
+missing, something that breaks AsyncMQ, or a privilege the role lacks; 2 usage or configuration
+error, nothing attempted; 3 the database refused or failed; 4 status found only differences
+AsyncMQ works with (warnings).
 `;
 }
 
@@ -158,6 +180,9 @@ export async function main(args: string[], io: Io): Promise<number> {
     if (extra.length > 0) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`);
     const misplaced = COMMAND_FLAG_NAMES.find((flag) => values[flag] !== undefined && values[flag] !== false && !(flag in COMMAND_FLAGS[command as Command]));
     if (misplaced) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--${misplaced} does not apply to ${command}`);
+    if (values.concurrently && values['no-index-builds']) {
+      throw new AsyncmqPostgresError('ASYNCMQ_USAGE', '--concurrently asks for the index builds that --no-index-builds declines; give one of them');
+    }
 
     const options = { settings: settingsFrom(values), env: io.env, ...(values.url ? { connectionString: values.url } : {}) };
     const out = (value: unknown, text: string) => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
@@ -215,11 +240,11 @@ export async function main(args: string[], io: Io): Promise<number> {
       case 'upgrade': {
         const report = await installOrDropPostgresBackend({
           ...options,
-          concurrentIndexes: values.concurrently === true,
+          concurrentIndexes: values['no-index-builds'] !== true,
           upgrade: command === 'upgrade',
         });
         out(report, describeReport(report));
-        return 0;
+        return report.pendingIndexes.length > 0 ? 1 : 0;
       }
       case 'status': {
         const status = await inspectPostgresBackend({ ...options, ...(values.role !== undefined ? { role: values.role } : {}) });
@@ -239,37 +264,39 @@ export async function main(args: string[], io: Io): Promise<number> {
 }
 
 function describeReport(report: PostgresBackendReport): string {
-  const lines: string[] = [];
+  const { namespace, created, pendingIndexes } = report;
   if (report.action === 'drop') {
-    lines.push(report.dropped.length ? `Dropped in ${report.namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${report.namespace}.`);
-    if (report.kept?.length) lines.push(`Kept, being shared: ${report.kept.join(', ')}.`);
-  } else {
-    if (report.upgradedFrom) {
-      lines.push(
-        `Upgraded ${report.namespace} from AsyncMQ ${report.upgradedFrom}'s schema, keeping every row` +
-          (report.dropped.length ? `; replaced: ${report.dropped.join(', ')}.` : '.'),
-      );
-    }
-    lines.push(report.created.length ? `Created: ${report.created.join(', ')}.` : `Nothing to do: every table is in place in ${report.namespace}.`);
-    const pending = (reason: PendingIndex['reason']) => report.pendingIndexes.filter((p) => p.reason === reason);
-    const statements = (list: PendingIndex[]) => list.flatMap((p) => p.sql.map((statement) => `  ${statement};`));
-    if (pending('building-elsewhere').length) {
-      lines.push(`Another session is building indexes in ${report.namespace}; left to it: ${pending('building-elsewhere').map((p) => p.name).join(', ')}.`);
-    }
-    if (pending('table-busy').length) {
-      lines.push(
-        `Not rebuilt: ${pending('table-busy').map((p) => p.name).join(', ')}. An INVALID leftover is in the way and another session holds its table`,
-        '(an index build or a vacuum); run install --concurrently again later, or these statements once it is done:',
-        ...statements(pending('table-busy')),
-      );
-    }
-    if (pending('not-requested').length) {
-      lines.push(
-        `${pending('not-requested').length} index(es) missing from existing tables were not built, so as not to block the queue's writers.`,
-        'Build them with `asyncmq-postgres install --concurrently`, or run each statement outside a transaction:',
-        ...statements(pending('not-requested')),
-      );
-    }
+    const kept = report.kept?.length ? `\nKept, being shared: ${report.kept.join(', ')}.` : '';
+    return `${report.dropped.length ? `Dropped in ${namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${namespace}.`}${kept}\n`;
+  }
+  const upgraded = report.upgradedFrom
+    ? `Upgraded ${namespace} from AsyncMQ ${report.upgradedFrom}'s schema, keeping every row${report.dropped.length ? `; replaced: ${report.dropped.join(', ')}` : ''}.\n`
+    : '';
+  const createdLine = `Created: ${created.join(', ')}.`;
+  if (pendingIndexes.length === 0) return `${upgraded}${created.length ? createdLine : `Nothing to do: every table and index is in place in ${namespace}.`}\n`;
+
+  // Something is still missing: the first line says what, whatever else was done.
+  const names = (list: PendingIndex[]) => list.map((p) => p.name).join(', ');
+  const count = pendingIndexes.length === 1 ? '1 index' : `${pendingIndexes.length} indexes`;
+  const lines = [`Not complete: ${count} still missing in ${namespace}: ${names(pendingIndexes)}.`, ...(upgraded ? [upgraded.trimEnd()] : [])];
+  if (created.length) lines.push(createdLine);
+  const pending = (reason: PendingIndex['reason']) => pendingIndexes.filter((p) => p.reason === reason);
+  const statements = (list: PendingIndex[]) => list.flatMap((p) => p.sql.map((statement) => `  ${statement};`));
+  if (pending('building-elsewhere').length) {
+    lines.push(`Another session is building indexes in ${namespace}; left to it: ${names(pending('building-elsewhere'))}. Run install again once it has finished.`);
+  }
+  if (pending('table-busy').length) {
+    lines.push(
+      `Not rebuilt: ${names(pending('table-busy'))}. An INVALID leftover is in the way and another session holds its table`,
+      '(an index build or a vacuum); run install again later, or these statements once it is done:',
+      ...statements(pending('table-busy')),
+    );
+  }
+  if (pending('not-requested').length) {
+    lines.push(
+      `Not built (--no-index-builds): ${names(pending('not-requested'))}. Build them with \`asyncmq-postgres install\`, or run each statement outside a transaction:`,
+      ...statements(pending('not-requested')),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.js';
+import { lockKey } from '../src/resolve.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
@@ -55,7 +56,7 @@ test('install, then install again, status, drop: messages and exit codes', async
   assert.equal(first.code, 0);
   assert.match(first.stdout, /^Created: table public\.asyncmq_jobs, index public\.idx_asyncmq_jobs_queue_name, .*table public\.asyncmq_cancelled_jobs\.\n$/);
   const second = await run(['install'], env);
-  assert.deepEqual(second, { code: 0, stdout: 'Nothing to do: every table is in place in public.\n', stderr: '' });
+  assert.deepEqual(second, { code: 0, stdout: 'Nothing to do: every table and index is in place in public.\n', stderr: '' });
 
   const ok = await run(['status'], env);
   assert.equal(ok.code, 0);
@@ -95,14 +96,55 @@ test('install, then install again, status, drop: messages and exit codes', async
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /paused different.*\[ASYNCMQ_SCHEMA_MISMATCH\]\n$/s);
 
-  // with the table mended, the missing index is reported by install, then built on request
+  // with the table mended, install builds the missing index
   await db.sql`alter table asyncmq_repeatables alter column paused set default false`;
-  const reported = await run(['install'], env);
-  assert.equal(reported.code, 0);
-  assert.match(reported.stdout, /1 index\(es\) missing from existing tables were not built.*\n {2}CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status"/s);
-  const built = await run(['install', '--concurrently'], env);
+  const built = await run(['install'], env);
   assert.deepEqual(built, { code: 0, stdout: 'Created: index public.idx_asyncmq_jobs_status.\n', stderr: '' });
   assert.equal((await run(['status'], env)).code, 0);
+});
+
+test('install on a populated table missing an index: builds it concurrently, or with --no-index-builds says what is pending and exits 1', async () => {
+  const db = await createDatabase();
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  assert.equal((await run(['install'], env)).code, 0);
+  await db.sql`insert into asyncmq_jobs (queue_name, job_id, data, status) select 'q', 'j' || g, '{}', 'waiting' from generate_series(1, 1000) g`;
+  await db.sql`drop index idx_asyncmq_jobs_status`;
+  await db.sql`drop index idx_asyncmq_jobs_delay_until`;
+
+  const declined = await run(['install', '--no-index-builds'], env);
+  assert.equal(declined.code, 1, 'done, but the schema is not complete');
+  assert.equal(declined.stderr, '');
+  const [headline, ...rest] = declined.stdout.split('\n');
+  assert.equal(headline, 'Not complete: 2 indexes still missing in public: idx_asyncmq_jobs_status, idx_asyncmq_jobs_delay_until.');
+  assert.doesNotMatch(declined.stdout, /Nothing to do/);
+  assert.match(rest.join('\n'), /^Not built \(--no-index-builds\): .*\n {2}CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "asyncmq_jobs" USING btree \("status"\);\n/);
+  assert.equal((await run(['status'], env)).code, 1, 'status agrees');
+
+  const json = await run(['install', '--no-index-builds', '--json'], env);
+  assert.equal(json.code, 1);
+  assert.deepEqual(JSON.parse(json.stdout).pendingIndexes.map((p: { name: string; reason: string }) => [p.name, p.reason]), [
+    ['idx_asyncmq_jobs_status', 'not-requested'],
+    ['idx_asyncmq_jobs_delay_until', 'not-requested'],
+  ]);
+
+  // Another session holds the namespace's index-build lock: install leaves the work to it, and
+  // says so, with exit 1.
+  const holder = await db.sql.reserve();
+  try {
+    await holder`select pg_advisory_lock(${lockKey('public', 'index-build')}::bigint)`;
+    const elsewhere = await run(['install'], env);
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stdout, /^Not complete: 2 indexes still missing in public: .*\nAnother session is building indexes in public; left to it: idx_asyncmq_jobs_status, idx_asyncmq_jobs_delay_until\. Run install again once it has finished\.\n$/);
+    await holder`select pg_advisory_unlock(${lockKey('public', 'index-build')}::bigint)`;
+  } finally {
+    holder.release();
+  }
+
+  const built = await run(['install'], env);
+  assert.deepEqual(built, { code: 0, stdout: 'Created: index public.idx_asyncmq_jobs_status, index public.idx_asyncmq_jobs_delay_until.\n', stderr: '' });
+  assert.equal((await run(['status'], env)).code, 0);
+  // --concurrently, the former spelling of the default, is still accepted.
+  assert.deepEqual(await run(['install', '--concurrently'], env), { code: 0, stdout: 'Nothing to do: every table and index is in place in public.\n', stderr: '' });
 });
 
 test('drop needs --yes: without it, exit 2 and nothing dropped; with it, dropped', async () => {
@@ -130,7 +172,16 @@ test('configuration errors exit 2 with one line and no stack; --json prints an e
   assert.deepEqual(Object.keys(JSON.parse(json.stdout).error), ['code', 'message']);
   assert.equal(JSON.parse(json.stdout).error.code, 'ASYNCMQ_NO_URL');
 
-  for (const args of [['install', '--bogus'], ['frobnicate'], ['status', 'extra'], ['install', '--yes'], ['sql', '--lock-timeout', 'soon'], []]) {
+  for (const args of [
+    ['install', '--bogus'],
+    ['frobnicate'],
+    ['status', 'extra'],
+    ['install', '--yes'],
+    ['status', '--no-index-builds'],
+    ['install', '--concurrently', '--no-index-builds'],
+    ['sql', '--lock-timeout', 'soon'],
+    [],
+  ]) {
     const result = await run(args, { ASYNCMQ_POSTGRES_BACKEND_URL: 'postgres://x@127.0.0.1:1/db' });
     assert.equal(result.code, 2, args.join(' '));
   }
@@ -162,6 +213,10 @@ test('help and version', async () => {
   for (const command of ['install', 'drop', 'status', 'sql']) assert.match(help.stdout, new RegExp(`\\n  ${command} `));
   const dropHelp = await run(['drop', '--help']);
   assert.match(dropHelp.stdout, /--yes/);
+  const installHelp = await run(['install', '--help']);
+  assert.match(installHelp.stdout, /--no-index-builds +report indexes missing/);
+  assert.match(installHelp.stdout, /--concurrently +the former spelling of the default/);
+  assert.match(help.stdout, /Exit codes: 0 done; 1 install or upgrade: done, but the schema is not complete/);
   assert.match((await run(['--version'])).stdout, /^\d+\.\d+\.\d+\n$/);
 });
 

@@ -24,10 +24,17 @@ const env: NodeJS.ProcessEnv = { ...process.env, ASYNCMQ_TEST_DATABASE_URL: url 
 // The tests must not pick up a developer's own configuration.
 for (const key of Object.keys(env)) if (key.startsWith('ASYNCMQ_') && key !== 'ASYNCMQ_TEST_DATABASE_URL') delete env[key];
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=60000', ...files], { stdio: 'inherit', env });
-const forward = (signal: NodeJS.Signals) => child.kill(signal);
-process.on('SIGINT', forward);
-process.on('SIGTERM', forward);
-const code = await new Promise<number>((resolve) => child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0))));
-await server?.stop();
+let code = 1;
+try {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=60000', ...files], { stdio: 'inherit', env });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  code = await new Promise<number>((resolve) => {
+    child.on('error', () => resolve(1));
+    child.on('exit', (c, s) => resolve(c ?? (s ? 1 : 0)));
+  });
+} finally {
+  await server?.stop();
+}
 process.exit(code);
