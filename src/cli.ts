@@ -13,7 +13,7 @@ import { installOrDropPostgresBackend, type PostgresBackendReport } from './inst
 import { renderLockStatements } from './locking.js';
 import { renderPostgresBackendSql } from './render.js';
 import { resolveBackend } from './resolve.js';
-import { ENV_VARS, type AsyncmqSettings } from './settings.js';
+import { ENV_VARS, parseLockTimeout, type AsyncmqSettings } from './settings.js';
 import { inspectPostgresBackend, type PostgresBackendStatus } from './status.js';
 
 export interface Io {
@@ -104,10 +104,7 @@ function settingsFrom(values: Values): AsyncmqSettings {
   for (const [flag, [key]] of Object.entries(NAME_FLAGS)) {
     const value = values[flag as keyof typeof NAME_FLAGS];
     if (value === undefined) continue;
-    if (key === 'postgresLockTimeout' && !/^\d+$/.test(value)) {
-      throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--lock-timeout must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
-    }
-    settings[key] = key === 'postgresLockTimeout' ? Number(value) : value;
+    settings[key] = key === 'postgresLockTimeout' ? parseLockTimeout(value, `--${flag}`) : value;
   }
   return settings as AsyncmqSettings;
 }

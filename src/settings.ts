@@ -152,7 +152,7 @@ export function settingsFromEnv(
     const raw = env[ENV_VARS[key]];
     if (raw === undefined || raw === '') continue;
     if (key === 'asyncmqPostgresPoolOptions') out[key] = parsePoolOptionsJson(raw);
-    else if (key === 'postgresLockTimeout') out[key] = Number(raw);
+    else if (key === 'postgresLockTimeout') out[key] = parseLockTimeout(raw, describeSetting(key));
     else Object.assign(out, { [key]: raw });
   }
   return out;
@@ -174,16 +174,32 @@ export function resolveSettings(
   return { ...settingsFromEnv(env), ...withoutUndefined(settings) };
 }
 
+/** Postgres's range for `lock_timeout` in milliseconds; 0 means no limit. */
+export const MAX_LOCK_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * The one reading of a lock timeout, for the option, the environment variable and the CLI
+ * flag: a whole number of milliseconds in Postgres's range, written in decimal digits only when
+ * it is a string (no `0x10`, `1e3` or spaces). `source` names where the value came from.
+ */
+export function parseLockTimeout(value: unknown, source: string): number {
+  const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
+  if (typeof number === 'number' && Number.isInteger(number) && number >= 0 && number <= MAX_LOCK_TIMEOUT_MS) return number;
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+      : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === null
+        ? String(value)
+        : `a ${typeof value}`;
+  throw new AsyncmqPostgresError(
+    'ASYNCMQ_INVALID_SETTING',
+    `${source} must be a whole number of milliseconds from 0 (no limit) to ${MAX_LOCK_TIMEOUT_MS}, Postgres's range for lock_timeout; got ${shown}`,
+    { setting: 'postgresLockTimeout' },
+  );
+}
+
 export function lockTimeoutOf(settings: AsyncmqSettings): number {
-  const value = settings.postgresLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new AsyncmqPostgresError(
-      'ASYNCMQ_INVALID_SETTING',
-      `${describeSetting('postgresLockTimeout')} must be a whole number of milliseconds (0 waits forever), got ${JSON.stringify(value)}`,
-      { setting: 'postgresLockTimeout' },
-    );
-  }
-  return value;
+  return parseLockTimeout(settings.postgresLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS, describeSetting('postgresLockTimeout'));
 }
 
 function parsePoolOptionsJson(raw: string): PoolOptions {

@@ -11,6 +11,7 @@ import { AsyncmqPostgresError, createAsyncmqSchema, installOrDropPostgresBackend
 import { normalizePoolOptions, resolveConnection } from '../src/connection.js';
 import { lockKey } from '../src/resolve.js';
 import { resolveSettings } from '../src/settings.js';
+import { main } from '../src/cli.js';
 
 const refused = (code: string, pattern: RegExp) => (error: unknown) => {
   assert.ok(error instanceof AsyncmqPostgresError, `expected AsyncmqPostgresError, got ${String(error)}`);
@@ -201,4 +202,36 @@ test('the install lock key of a namespace is fixed, so two versions in a rolling
   assert.equal(lockKey('public'), '7416167380895331789');
   assert.equal(lockKey('tenant_one'), '2042810053343603324');
   assert.notEqual(lockKey('public', 'index-build'), lockKey('public'));
+});
+
+test('lock timeouts: one reader for the option, the variable and the flag, in Postgres range, the value echoed', async () => {
+  const url = 'postgres://x@127.0.0.1:1/db';
+  // Each is refused before any connection: nothing listens on port 1.
+  for (const raw of ['99999999999', '2147483648', 'abc', '0x10', '1e3', ' 10', '10 ', '-1', '1.5', '']) {
+    const env = { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: raw };
+    if (raw === '') {
+      // An empty variable counts as unset.
+      assert.equal(resolveSettings({}, env).postgresLockTimeout, undefined);
+      continue;
+    }
+    await assert.rejects(
+      installOrDropPostgresBackend({ connectionString: url, env }),
+      refused('ASYNCMQ_INVALID_SETTING', new RegExp(`^postgresLockTimeout \\(ASYNCMQ_POSTGRES_LOCK_TIMEOUT\\) must be a whole number of milliseconds from 0 \\(no limit\\) to 2147483647.*got ${JSON.stringify(raw).replace(/[.+]/g, '\\$&')}$`)),
+      raw,
+    );
+    let stderr = '';
+    const code = await main(['status', `--lock-timeout=${raw}`], { stdout: () => {}, stderr: (t) => void (stderr += t), env: { ASYNCMQ_POSTGRES_BACKEND_URL: url } });
+    assert.equal(code, 2, raw);
+    assert.match(stderr, new RegExp(`--lock-timeout must be a whole number .*got ${JSON.stringify(raw).replace(/[.+]/g, '\\$&')} \\[ASYNCMQ_INVALID_SETTING\\]`));
+  }
+  for (const value of [99999999999, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    await assert.rejects(
+      installOrDropPostgresBackend({ connectionString: url, env: {}, settings: { postgresLockTimeout: value } }),
+      refused('ASYNCMQ_INVALID_SETTING', new RegExp(`got ${String(value)}$`)),
+    );
+  }
+  assert.equal(resolveSettings({}, { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '2147483647' }).postgresLockTimeout, 2147483647);
+  assert.equal(resolveSettings({}, { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '0' }).postgresLockTimeout, 0);
+  const sql = renderPostgresBackendSql({ env: { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '2147483647' } });
+  assert.ok(sql.length > 0);
 });
