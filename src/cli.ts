@@ -109,6 +109,21 @@ function settingsFrom(values: Values): AsyncmqSettings {
   return settings as AsyncmqSettings;
 }
 
+/**
+ * The library's own no-URL error speaks of connectionString and settings, which a command-line
+ * user cannot set: here the URL comes from the variable or --url. Checked after the settings,
+ * as the library checks them first.
+ */
+function requireUrl(options: { connectionString?: string; settings: AsyncmqSettings; env: Record<string, string | undefined> }): void {
+  resolveBackend(options);
+  if (options.connectionString || options.env[ENV_VARS.asyncmqPostgresBackendUrl]) return;
+  throw new AsyncmqPostgresError(
+    'ASYNCMQ_NO_URL',
+    `no database URL: set ${ENV_VARS.asyncmqPostgresBackendUrl} (or pass --url, which shows the password in the process list and shell history)`,
+    { setting: 'asyncmqPostgresBackendUrl' },
+  );
+}
+
 /** Runs one command; returns the exit code. */
 export async function main(args: string[], io: Io): Promise<number> {
   let json = args.includes('--json');
@@ -166,16 +181,19 @@ export async function main(args: string[], io: Io): Promise<number> {
             `drop would remove the tables ${tables.join(', ')} with all their rows and indexes; nothing was dropped. Re-run with --yes to drop them`,
           );
         }
+        requireUrl(options);
         const report = await installOrDropPostgresBackend({ ...options, drop: true });
         out(report, describeReport(report));
         return 0;
       }
       case 'install': {
+        requireUrl(options);
         const report = await installOrDropPostgresBackend({ ...options, concurrentIndexes: values.concurrently === true });
         out(report, describeReport(report));
         return 0;
       }
       case 'status': {
+        requireUrl(options);
         const status = await inspectPostgresBackend(options);
         out(status, describeStatus(status));
         return status.ok ? 0 : 1;
