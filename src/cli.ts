@@ -21,7 +21,7 @@ import { renderLockStatements } from './locking.js';
 import { renderPostgresBackendSql, renderUpgradeSql } from './render.js';
 import { describeMatch } from './detect.js';
 import { resolveBackend } from './resolve.js';
-import { ENV_VARS, type AsyncmqSettings } from './settings.js';
+import { ENV_VARS, parseLockTimeout, type AsyncmqSettings } from './settings.js';
 import { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus } from './status.js';
 
 export interface Io {
@@ -142,12 +142,24 @@ function settingsFrom(values: Values): AsyncmqSettings {
   for (const [flag, [key]] of Object.entries(NAME_FLAGS)) {
     const value = values[flag as keyof typeof NAME_FLAGS];
     if (value === undefined) continue;
-    if (key === 'postgresLockTimeout' && !/^\d+$/.test(value)) {
-      throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--lock-timeout must be a whole number of milliseconds, got ${JSON.stringify(value)}`);
-    }
-    settings[key] = key === 'postgresLockTimeout' ? Number(value) : value;
+    settings[key] = key === 'postgresLockTimeout' ? parseLockTimeout(value, `--${flag}`) : value;
   }
   return settings as AsyncmqSettings;
+}
+
+/**
+ * The library's own no-URL error speaks of connectionString and settings, which a command-line
+ * user cannot set: here the URL comes from the variable or --url. Checked after the settings,
+ * as the library checks them first.
+ */
+function requireUrl(options: { connectionString?: string; settings: AsyncmqSettings; env: Record<string, string | undefined> }): void {
+  resolveBackend(options);
+  if (options.connectionString || options.env[ENV_VARS.asyncmqPostgresBackendUrl]) return;
+  throw new AsyncmqPostgresError(
+    'ASYNCMQ_NO_URL',
+    `no database URL: set ${ENV_VARS.asyncmqPostgresBackendUrl} (or pass --url, which shows the password in the process list and shell history)`,
+    { setting: 'asyncmqPostgresBackendUrl' },
+  );
 }
 
 /** Runs one command; returns the exit code. */
@@ -232,12 +244,14 @@ export async function main(args: string[], io: Io): Promise<number> {
             `drop would remove the tables ${tables.join(', ')} with all their rows and indexes; nothing was dropped. Re-run with --yes to drop them`,
           );
         }
+        requireUrl(options);
         const report = await installOrDropPostgresBackend({ ...options, drop: true });
         out(report, describeReport(report));
         return 0;
       }
       case 'install':
       case 'upgrade': {
+        requireUrl(options);
         const report = await installOrDropPostgresBackend({
           ...options,
           concurrentIndexes: values['no-index-builds'] !== true,
@@ -247,6 +261,7 @@ export async function main(args: string[], io: Io): Promise<number> {
         return report.pendingIndexes.length > 0 ? 1 : 0;
       }
       case 'status': {
+        requireUrl(options);
         const status = await inspectPostgresBackend({ ...options, ...(values.role !== undefined ? { role: values.role } : {}) });
         out(status, describeStatus(status));
         return status.problems > 0 ? 1 : status.warnings > 0 ? 4 : 0;

@@ -5,82 +5,262 @@
  * every message is built from parts that cannot hold the password.
  */
 import postgres, { type Sql } from 'postgres';
-import { AsyncmqPostgresError, redact, redactError, type AsyncmqErrorCode } from './errors.js';
+import { AsyncmqPostgresError, redact, redactError, type AsyncmqErrorCode, type Secrets } from './errors.js';
 import { ENV_VARS, type PoolOptions } from './settings.js';
 
 export interface Connection {
   url: string;
   options: postgres.Options<Record<string, never>>;
-  /** `host:port/database`, for messages. */
+  /**
+   * Where postgres.js connects, as it reads the pool options, the URL and PGHOST/PGPORT/
+   * PGDATABASE in that order: `host:port/database`, several hosts comma-separated.
+   */
   target: string;
-  /** Strings that must never appear in an error: the password, raw and decoded. */
-  secrets: string[];
+  /** The role postgres.js connects as (pool options, URL, PGUSER, the OS user). */
+  user: string;
+  /** Where the password could show in a driver's or server's text. */
+  secrets: Secrets;
 }
 
 /** Connect timeout in seconds where none is given (postgres.js's own default is 30). */
 export const DEFAULT_CONNECT_TIMEOUT = 10;
 
-// postgres.js's options, by the names its parseOptions reads.
-const POSTGRES_JS_OPTIONS = new Set([
-  'host', 'hostname', 'port', 'path', 'database', 'db', 'user', 'username', 'pass', 'password', 'ssl', 'sslnegotiation',
-  'max', 'idle_timeout', 'connect_timeout', 'max_lifetime', 'max_pipeline', 'backoff', 'keep_alive', 'prepare', 'no_prepare',
-  'debug', 'fetch_types', 'publications', 'target_session_attrs', 'connection', 'socket', 'onnotice', 'onparameter', 'onclose',
-]);
+// Node's timers hold at most 2^31-1 ms; postgres.js multiplies these seconds by 1000, and a
+// longer delay would fire after 1 ms instead.
+const MAX_TIMER_SECONDS = 2_147_483;
+
+interface PoolOption {
+  /** What the option sets, for messages (two names for one thing are refused together). */
+  sets: string;
+  /** What it accepts, in words. */
+  accepts: string;
+  valid: (value: unknown) => boolean;
+  /** Never echo the value. */
+  secret?: boolean;
+}
+
+const isFunction = (v: unknown) => typeof v === 'function';
+const isText = (v: unknown) => typeof v === 'string' && v !== '';
+const isInteger = (min: number, max: number) => (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const isSeconds = (min: number, exclusive = false) => (v: unknown) =>
+  typeof v === 'number' && Number.isFinite(v) && (exclusive ? v > min : v >= min) && v <= MAX_TIMER_SECONDS;
+const orOff = (check: (v: unknown) => boolean) => (v: unknown) => v === null || check(v);
+const isPort = (v: unknown) => isInteger(1, 65535)(typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v);
+const SESSION_ATTRS = ['read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
+const SSL_MODES = ['require', 'allow', 'prefer', 'verify-full'];
+
+const host: PoolOption = { sets: 'the host', accepts: 'a host name, or several separated by commas', valid: isText };
+const database: PoolOption = { sets: 'the database', accepts: 'a database name', valid: isText };
+const user: PoolOption = { sets: 'the user', accepts: 'a role name', valid: isText };
+const pass: PoolOption = { sets: 'the password', accepts: 'a string, or a function that returns one', valid: (v) => typeof v === 'string' || isFunction(v), secret: true };
+// Postgres allows at most 262143 connections (MAX_BACKENDS); postgres.js builds an object for each up front.
+const max: PoolOption = { sets: 'the pool size', accepts: 'a whole number of connections from 1 to 262143', valid: isInteger(1, 262_143) };
+const connectTimeout: PoolOption = {
+  sets: 'the connect timeout',
+  accepts: `a number of seconds, more than 0 and at most ${MAX_TIMER_SECONDS} (every connection attempt needs a deadline)`,
+  valid: isSeconds(0, true),
+};
+const prepare: PoolOption = { sets: 'whether statements are prepared', accepts: 'true or false', valid: (v) => typeof v === 'boolean' };
+
+/**
+ * postgres.js's options, by the names its parseOptions reads, each with the values it can use
+ * (read from postgres.js 3.4: `[...Array(max)]` needs a whole number and 0 opens no connection
+ * at all; the timeouts go to setTimeout in seconds, where 0 or null means none). Also AsyncMQ's
+ * asyncpg names that have a postgres.js meaning.
+ */
+const POOL_OPTIONS: Record<string, PoolOption> = {
+  host,
+  hostname: host,
+  port: { sets: 'the port', accepts: 'a port number from 1 to 65535', valid: isPort },
+  path: { sets: 'the Unix socket path', accepts: 'a path', valid: isText },
+  database,
+  db: database,
+  user,
+  username: user,
+  pass,
+  password: pass,
+  ssl: {
+    sets: 'TLS',
+    accepts: `true, false, ${SSL_MODES.map((m) => JSON.stringify(m)).join(', ')} or an object of tls.connect options`,
+    valid: (v) => typeof v === 'boolean' || SSL_MODES.includes(v as string) || (typeof v === 'object' && v !== null && !Array.isArray(v)),
+  },
+  sslnegotiation: { sets: 'the TLS negotiation', accepts: '"direct", "postgres" or null', valid: (v) => v === null || v === 'direct' || v === 'postgres' },
+  max,
+  max_size: max,
+  idle_timeout: { sets: 'the idle timeout', accepts: `a number of seconds up to ${MAX_TIMER_SECONDS}, or 0 or null for none`, valid: orOff(isSeconds(0)) },
+  connect_timeout: connectTimeout,
+  timeout: connectTimeout,
+  max_lifetime: { sets: 'the connection lifetime', accepts: `a number of seconds up to ${MAX_TIMER_SECONDS}, or 0 or null for none`, valid: orOff(isSeconds(0)) },
+  max_pipeline: { sets: 'the pipeline depth', accepts: 'a whole number of queries, 0 or more', valid: isInteger(0, Number.MAX_SAFE_INTEGER) },
+  backoff: { sets: 'the reconnect delay', accepts: `a number of seconds up to ${MAX_TIMER_SECONDS}, or a function of the attempt`, valid: (v) => isSeconds(0)(v) || isFunction(v) },
+  keep_alive: { sets: 'TCP keepalive', accepts: `a number of seconds up to ${MAX_TIMER_SECONDS}, or 0 or null for none`, valid: orOff(isSeconds(0)) },
+  prepare,
+  no_prepare: prepare,
+  debug: { sets: 'debugging', accepts: 'true, false or a function', valid: (v) => typeof v === 'boolean' || isFunction(v) },
+  fetch_types: { sets: 'array type fetching', accepts: 'true or false', valid: (v) => typeof v === 'boolean' },
+  publications: { sets: 'the publications', accepts: 'a publication name', valid: isText },
+  target_session_attrs: {
+    sets: 'the target session attributes',
+    accepts: `null or one of ${SESSION_ATTRS.join(', ')}`,
+    valid: (v) => v === null || SESSION_ATTRS.includes(v as string),
+  },
+  connection: {
+    sets: 'the connection parameters',
+    accepts: 'an object of string, number or boolean values, such as {"search_path": "queue"}',
+    valid: (v) =>
+      typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => ['string', 'number', 'boolean'].includes(typeof x)),
+  },
+  socket: { sets: 'the socket', accepts: 'a function that returns a socket', valid: isFunction },
+  onnotice: { sets: 'the notice handler', accepts: 'a function', valid: isFunction },
+  onparameter: { sets: 'the parameter handler', accepts: 'a function', valid: isFunction },
+  onclose: { sets: 'the close handler', accepts: 'a function', valid: isFunction },
+};
 // These change how rows come back, and the package reads its own catalog queries.
 const REFUSED: Record<string, string> = {
   transform: 'it would rename the columns of the catalog queries asyncmq-postgres reads',
   types: 'it would change how asyncmq-postgres reads its own catalog queries',
 };
-
-// AsyncMQ passes asyncpg's pool options; these are the ones with a postgres.js meaning.
+// AsyncMQ passes asyncpg's pool options; these are renamed to postgres.js's.
 const ASYNCPG_ALIASES: Record<string, string> = { max_size: 'max', timeout: 'connect_timeout' };
 // postgres.js opens connections lazily, so a minimum pool size has nothing to act on.
 const NO_EFFECT = new Set(['min_size']);
-const NUMERIC = new Set(['max', 'idle_timeout', 'connect_timeout', 'max_lifetime', 'max_pipeline', 'keep_alive']);
 
-/** Maps asyncpg names to postgres.js ones and refuses what postgres.js would silently ignore. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** Maps asyncpg names to postgres.js ones and refuses what postgres.js would misuse or silently ignore. */
 export function normalizePoolOptions(given: PoolOptions, source: string): PoolOptions {
   const fail = (why: string): never => {
-    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_POOL_OPTIONS', `pool option ${why} (from ${source})`, {
-      setting: 'asyncmqPostgresPoolOptions',
-    });
+    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_POOL_OPTIONS', `${why} (from ${source})`, { setting: 'asyncmqPostgresPoolOptions' });
   };
   const out: PoolOptions = {};
+  const named = new Map<PoolOption, string>();
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined || NO_EFFECT.has(name)) continue;
-    const target = ASYNCPG_ALIASES[name] ?? name;
-    if (REFUSED[target]) fail(`${JSON.stringify(name)} is not accepted: ${REFUSED[target]}`);
-    if (!POSTGRES_JS_OPTIONS.has(target)) {
-      fail(`${JSON.stringify(name)} is not known; postgres.js accepts ${[...POSTGRES_JS_OPTIONS].join(', ')} (and asyncpg's min_size, max_size, timeout)`);
+    if (REFUSED[name]) fail(`pool option ${JSON.stringify(name)} is not accepted: ${REFUSED[name]}`);
+    const spec = POOL_OPTIONS[name];
+    if (!spec) {
+      fail(
+        `pool option ${JSON.stringify(name)} is not known; postgres.js accepts ` +
+          `${Object.keys(POOL_OPTIONS).filter((n) => !ASYNCPG_ALIASES[n]).join(', ')} (and asyncpg's min_size, max_size, timeout)`,
+      );
     }
-    if (target in out) fail(`${JSON.stringify(name)} is given twice (also as ${target})`);
-    if (NUMERIC.has(target) && (typeof value !== 'number' || !Number.isFinite(value) || value < 0)) {
-      fail(`${JSON.stringify(name)} must be a non-negative number, got ${JSON.stringify(value)}`);
+    const other = named.get(spec!);
+    if (other) fail(`pool options ${JSON.stringify(other)} and ${JSON.stringify(name)} both set ${spec!.sets}; give one`);
+    named.set(spec!, name);
+    if (!spec!.valid(value)) {
+      fail(`pool option ${JSON.stringify(name)} sets ${spec!.sets}: expected ${spec!.accepts}, got ${spec!.secret ? `a ${typeof value}` : shown(value)}`);
     }
-    out[target] = value;
+    out[ASYNCPG_ALIASES[name] ?? name] = value;
   }
   return out;
 }
 
+/** The user, password and hosts of a URL as a URL parser reads them, host lists included. */
+interface UrlParts {
+  user: string;
+  /** The password as written, and decoded. */
+  rawPassword: string;
+  password: string;
+  hosts: { name: string; port?: number }[];
+}
+
+type Invalid = (why: string, cause?: Error) => AsyncmqPostgresError;
+
 /**
- * The password in a URL, found without parsing it (a malformed URL is exactly the case to
- * guard): everything between the user name and the last `@`, so that an unescaped `@` in the
- * password does not leave its tail showing.
+ * Reads the URL the standard way (RFC 3986 and the WHATWG parser: the userinfo ends at the last
+ * `@` before the first `/`, `?` or `#`), with a comma-separated host list as libpq allows.
+ * Refuses what no reading can make safe: a `#` (no Postgres URL has a fragment, so it is a `#`
+ * in the password, and the parser would take what precedes it for a host and port), an `@`
+ * after the host, and a `%` that does not start a percent-escape.
  */
-function secretsOf(url: string, poolOptions: PoolOptions): string[] {
-  const rest = url.slice(url.indexOf('://') + 3);
-  const userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')));
-  const raw = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : '';
-  let decoded = raw;
+function readUrl(url: string, secrets: Secrets, invalid: Invalid): UrlParts {
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw invalid('it must start with postgres:// or postgresql://');
+  const encode = 'percent-encode @, :, /, ?, #, % and , in the user name and password (# as %23, % as %25, @ as %40)';
+  if (url.includes('#')) throw invalid(`it has a #, which would end the URL there; ${encode}`);
+  const start = url.indexOf('://') + 3;
+  const length = url.slice(start).search(/[/?]/);
+  const authority = length < 0 ? url.slice(start) : url.slice(start, start + length);
+  const rest = url.slice(start + authority.length);
+  // An @ after the host is almost always a password with an unescaped @ or /: the "host" and
+  // "database" would then be pieces of the password, and would show in connection errors.
+  if (rest.includes('@')) throw invalid(`it has an @ after the host; ${encode}`);
+  const at = authority.lastIndexOf('@');
+  const userinfo = at < 0 ? '' : authority.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  const rawUser = colon < 0 ? userinfo : userinfo.slice(0, colon);
+  const rawPassword = colon < 0 ? '' : userinfo.slice(colon + 1);
+  let user: string;
+  let password: string;
   try {
-    decoded = decodeURIComponent(raw);
+    user = decodeURIComponent(rawUser);
+    password = decodeURIComponent(rawPassword);
   } catch {
-    // keep the raw form only
+    throw invalid(`its user name or password has a % that does not start a percent-escape; ${encode}`);
   }
-  // Keyword/value strings and query parameters: `password=...`.
-  const keyed = [...url.matchAll(/password=('(?:[^'\\]|\\.)*'|[^\s&]+)/gi)].map((m) => m[1]!);
-  const given = [poolOptions.password, poolOptions.pass].filter((p): p is string => typeof p === 'string');
-  return [...new Set([raw, decoded, ...keyed, ...given])].filter(Boolean).sort((a, b) => b.length - a.length);
+  const hostList = authority.slice(at + 1);
+  const hosts = hostList === '' ? [] : hostList.split(',').map((entry) => {
+    const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(entry);
+    if (!match || match[1] === '') throw invalid(`its host list has an empty or malformed host; ${encode}`);
+    if (match[1]!.startsWith('[')) throw invalid('it names an IPv6 address in brackets, which postgres.js cannot read in a URL; use a host name for it');
+    const port = match[2] ? Number(match[2]) : undefined;
+    if (port !== undefined && (port < 1 || port > 65535)) throw invalid('a port is out of range (1 to 65535)');
+    return { name: match[1]!, ...(port === undefined ? {} : { port }) };
+  });
+  try {
+    // What postgres.js itself hands to the URL parser: the first host only.
+    new URL(`${url.slice(0, start)}${at < 0 ? '' : `${userinfo}@`}${hostList.split(',')[0]}${rest}`);
+  } catch (error) {
+    const cause = redactError(error, secrets);
+    throw invalid(cause.message, cause);
+  }
+  return { user, rawPassword, password, hosts };
+}
+
+/** What postgres.js makes of a URL and options; building a pool opens nothing until a query runs. */
+interface DriverReading {
+  host: string[];
+  port: number[];
+  path: string | false;
+  database: string;
+  user: string;
+  pass: unknown;
+}
+
+function readByDriver(url: string, options: postgres.Options<Record<string, never>> = {}): DriverReading {
+  return postgres(url, options).options as unknown as DriverReading;
+}
+
+/**
+ * Refuses a URL whose user, password or hosts postgres.js reads differently from a URL parser.
+ * postgres.js splits the authority at the first `@`, reads commas after it as a host list and
+ * decodes that list, so a password holding `@` and `,` would become host names, looked up in DNS
+ * and sent the password. The check compares the two readings rather than looking for characters.
+ */
+function refuseMisreading(url: string, parts: UrlParts, secrets: Secrets, invalid: Invalid): void {
+  let driver: DriverReading;
+  try {
+    driver = readByDriver(url);
+  } catch (error) {
+    const cause = redactError(error, secrets);
+    throw invalid('postgres.js fails to read it; percent-encode %, @, :, /, ?, # and , in the user name and password', cause);
+  }
+  const same =
+    (parts.user === '' || driver.user === parts.user) &&
+    (parts.password === '' || driver.pass === parts.password) &&
+    (parts.hosts.length === 0 ||
+      (driver.host.length === parts.hosts.length &&
+        parts.hosts.every((h, i) => driver.host[i] === h.name && (h.port === undefined || driver.port[i] === h.port))));
+  if (!same) {
+    throw invalid(
+      'postgres.js would read its user, password or hosts differently from a URL parser (an unescaped @ or , in the password ' +
+        'would become host names); percent-encode @, :, /, ?, #, % and , in the user name and password (@ as %40, , as %2C)',
+    );
+  }
 }
 
 export function resolveConnection(url: string | undefined, poolOptions: PoolOptions, poolSource: string): Connection {
@@ -91,46 +271,70 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
       { setting: 'asyncmqPostgresBackendUrl' },
     );
   }
-  const secrets = secretsOf(url, poolOptions);
+  const given = [poolOptions.password, poolOptions.pass].filter((p): p is string => typeof p === 'string');
+  const early: Secrets = { url, passwords: [...passwordsWritten(url), ...given] };
   // No message repeats the URL: where it is malformed, no parser can say which part is the password.
-  const invalid = (why: string, cause?: Error) =>
+  const invalid: Invalid = (why, cause) =>
     new AsyncmqPostgresError('ASYNCMQ_INVALID_URL', `the database URL is not a valid Postgres URL: ${why} (the URL is not shown: it may hold a password)`, {
       setting: 'asyncmqPostgresBackendUrl',
       ...(cause ? { cause } : {}),
     });
-  if (!/^postgres(ql)?:\/\//i.test(url)) throw invalid('it must start with postgres:// or postgresql://');
-  let parsed: URL;
-  try {
-    // As postgres.js does: only the first of several comma-separated hosts goes to URL.
-    const hosts = url.slice(url.indexOf('://') + 3).split(/[?/]/)[0]!;
-    const hostPart = hosts.slice(hosts.indexOf('@') + 1);
-    parsed = new URL(url.replace(hostPart, hostPart.split(',')[0]!));
-  } catch (error) {
-    const cause = redactError(error, secrets);
-    throw invalid(cause.message, cause);
-  }
-  // An @ after the host is almost always a password with an unescaped @ or /: the "host" and
-  // "database" would then be pieces of the password, and would show in connection errors.
-  if (`${parsed.pathname}${parsed.search}`.includes('@')) {
-    throw invalid('it has an @ after the host; percent-encode @, /, ? and # in the user name and password (@ as %40)');
-  }
+  const parts = readUrl(url, early, invalid);
+  refuseMisreading(url, parts, early, invalid);
   const options = normalizePoolOptions(poolOptions, poolSource);
   const connectionParams = (options.connection ?? {}) as Record<string, unknown>;
+  const final: postgres.Options<Record<string, never>> = {
+    connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+    // One catalog query is the whole of a no-op install; fetching array types would double it.
+    fetch_types: false,
+    ...options,
+    // IF NOT EXISTS and friends print NOTICEs, which postgres.js would log to the console.
+    onnotice: typeof options.onnotice === 'function' ? (options.onnotice as () => void) : () => {},
+    connection: { application_name: 'asyncmq-postgres', ...connectionParams },
+  };
+  let used: DriverReading;
+  try {
+    used = readByDriver(url, { ...final, max: 1 });
+  } catch (error) {
+    // A URL query parameter postgres.js refuses (target_session_attrs, say).
+    const cause = redactError(error, early);
+    throw invalid(cause.message, cause);
+  }
+  const target = used.path
+    ? `${used.path} (database ${used.database})`
+    : `${used.host.map((h, i) => `${h}:${used.port[i]}`).join(',')}/${used.database}`;
+  const passwords = [parts.rawPassword, parts.password, ...given];
+  try {
+    passwords.push(new URL(url).password); // the normalized form, as a URL's href would quote it
+  } catch {
+    // a host list: the forms above are the ones that can be quoted
+  }
   return {
     url,
-    secrets,
-    // From parts of a URL that may be malformed: scrubbed like everything else shown.
-    target: redact(`${parsed.hostname || 'localhost'}:${parsed.port || 5432}${parsed.pathname}`, secrets),
-    options: {
-      connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-      // One catalog query is the whole of a no-op install; fetching array types would double it.
-      fetch_types: false,
-      ...options,
-      // IF NOT EXISTS and friends print NOTICEs, which postgres.js would log to the console.
-      onnotice: typeof options.onnotice === 'function' ? (options.onnotice as () => void) : () => {},
-      connection: { application_name: 'asyncmq-postgres', ...connectionParams },
-    },
+    options: final,
+    target,
+    user: used.user,
+    secrets: { url, passwords, named: [used.user, used.database, ...used.host, ...used.port.map(String)] },
   };
+}
+
+/**
+ * The password as written in a URL that may be malformed (the case to guard): everything
+ * between the user name and the last `@`, so that an unescaped `@` in it does not leave its
+ * tail showing, plus `password=` values of a query string or keyword/value string.
+ */
+function passwordsWritten(url: string): string[] {
+  const rest = url.slice(url.indexOf('://') + 3);
+  const userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')));
+  const raw = userinfo.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : '';
+  let decoded = raw;
+  try {
+    decoded = decodeURIComponent(raw);
+  } catch {
+    // keep the raw form only
+  }
+  const keyed = [...url.matchAll(/password=('(?:[^'\\]|\\.)*'|[^\s&]+)/gi)].map((m) => m[1]!);
+  return [raw, decoded, ...keyed];
 }
 
 export function openPool(connection: Connection): Sql {
@@ -150,24 +354,35 @@ const NETWORK_CODES = new Set(['CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', '
 
 /**
  * Turns whatever the driver threw into one `AsyncmqPostgresError` that says what was being
- * done (`step`) and why it failed, with the original (password removed) as `cause`.
+ * done (`step`), where, as whom, and why it failed, with the server's own detail (which names
+ * the view that blocks a drop, say) and the original (password removed) as `cause`.
  */
 export function translateError(error: unknown, connection: Connection, step: string, lockTimeoutMs?: number): AsyncmqPostgresError {
   if (error instanceof AsyncmqPostgresError) return error;
   const cause = redactError(error, connection.secrets);
   const code = (error as { code?: string } | null)?.code ?? '';
-  const detail = cause.message;
+  const where = `${connection.target} as user ${connection.user}`;
   if (NETWORK_CODES.has(code)) {
-    return new AsyncmqPostgresError('ASYNCMQ_CONNECTION_FAILED', `could not connect to ${connection.target} (${code}: ${detail})`, { cause });
+    return new AsyncmqPostgresError('ASYNCMQ_CONNECTION_FAILED', `could not connect to ${where} (${code}: ${cause.message})`, { cause });
   }
   const mapped = PG_CODES[code] ?? 'ASYNCMQ_DATABASE_ERROR';
+  const server = error as { detail?: unknown; hint?: unknown };
+  const said = (value: unknown) => (typeof value === 'string' && value !== '' ? redact(value, connection.secrets) : undefined);
+  const detail = [
+    cause.message,
+    said(server.detail),
+    // Postgres's hint for 2BP01 is to add CASCADE, which would drop the app's own objects too.
+    mapped === 'ASYNCMQ_DEPENDENT_OBJECTS' ? 'drop or change those objects first (asyncmq-postgres never drops with CASCADE)' : said(server.hint),
+  ]
+    .filter(Boolean)
+    .join('; ');
   const why =
     mapped === 'ASYNCMQ_LOCK_TIMEOUT'
       ? `timed out after ${lockTimeoutMs} ms (postgresLockTimeout) ${step}: ${detail}`
       : mapped === 'ASYNCMQ_PERMISSION_DENIED'
-        ? `the role lacks a privilege needed for ${step}: ${detail}`
+        ? `the role ${connection.user} lacks a privilege needed for ${step}: ${detail}`
         : mapped === 'ASYNCMQ_AUTHENTICATION_FAILED'
-          ? `authentication to ${connection.target} failed: ${detail}`
-          : `${step} failed on ${connection.target}: ${detail}${code ? ` (SQLSTATE ${code})` : ''}`;
+          ? `authentication to ${where} failed: ${detail}`
+          : `${step} failed on ${where}: ${detail}${code ? ` (SQLSTATE ${code})` : ''}`;
   return new AsyncmqPostgresError(mapped, why, { cause });
 }

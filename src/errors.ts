@@ -52,16 +52,47 @@ export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgres
 }
 
 /**
- * A copy of `error` that is safe to keep as a `cause`: every string property with each
- * secret replaced, and no property that may hold the raw input (Node's URL errors keep the
- * whole connection string, password included, in `.input`).
+ * Where a connection's secret can show up in text. Messages this package builds name only the
+ * parts that cannot hold the password (host, port, database, user); redaction is the safety net
+ * for text written by the driver or the server, so it looks where a password is written, not
+ * for every occurrence of what may be a short string (a password `1` is also in `127.0.0.1`).
  */
-/** `text` with every secret replaced by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => (secret ? out.split(secret).join('***') : out), text);
+export interface Secrets {
+  /** The connection string as given: quoted whole, it shows the password. */
+  url?: string;
+  /** The password in each form it was given in: as written in the URL, decoded, normalized, from the pool options. */
+  passwords: readonly string[];
+  /**
+   * What messages name on purpose (user, hosts, ports, database). A password equal to one of
+   * them is not hunted in quotes: hiding the role would not hide the password.
+   */
+  named?: readonly string[];
 }
 
-export function redactError(error: unknown, secrets: readonly string[]): Error {
+// `password=...`, `pass: '...'`, `"password": "..."`: the value is a secret whatever it is.
+const KEYED = /(\b(?:pass|password)"?\s*[=:]\s*)("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s&;,)}\]]+)/gi;
+// The userinfo of any Postgres URL in the text: `postgres://user:...@`.
+const URL_USERINFO = /(postgres(?:ql)?:\/\/[^\s:@/?#]*:)[^\s/?#]*@/gi;
+
+/** `text` with every place a secret can show in replaced by `***`. */
+export function redact(text: string, secrets: Secrets): string {
+  let out = secrets.url ? text.split(secrets.url).join('<the database URL>') : text;
+  out = out.replace(URL_USERINFO, '$1***@').replace(KEYED, '$1***');
+  const named = new Set(secrets.named ?? []);
+  for (const password of [...new Set(secrets.passwords)].filter(Boolean).sort((a, b) => b.length - a.length)) {
+    out = out.split(`:${password}@`).join(':***@');
+    if (named.has(password)) continue;
+    for (const quote of ['"', "'"]) out = out.split(`${quote}${password}${quote}`).join(`${quote}***${quote}`);
+  }
+  return out;
+}
+
+/**
+ * A copy of `error` that is safe to keep as a `cause`: every string property redacted, and no
+ * property that may hold the raw input (Node's URL errors keep the whole connection string,
+ * password included, in `.input`).
+ */
+export function redactError(error: unknown, secrets: Secrets): Error {
   const scrub = (text: string) => redact(text, secrets);
   if (!(error instanceof Error)) return new Error(scrub(String(error)));
   const copy = new Error(scrub(error.message));

@@ -9,6 +9,7 @@
  */
 import { AsyncmqPostgresError } from './errors.js';
 import { DEFAULT_SCHEMA_VERSION, parseSchemaVersion, type SchemaVersion } from './versions.js';
+import { RESERVED_KEYWORDS, TYPE_FUNCTION_KEYWORDS } from './keywords.js';
 
 /** `seed`: exactly AsyncMQ 0.1's three indexes. `queue`: those plus the indexes its hot queries need. */
 export const INDEX_PROFILES = ['seed', 'queue'] as const;
@@ -85,18 +86,11 @@ export function describeSetting(key: keyof AsyncmqSettings): string {
   return `${key} (${ENV_VARS[key]})`;
 }
 
-/**
- * Postgres's reserved key words (`pg_get_keywords()` where `catcode = 'R'`). AsyncMQ puts
- * table names into its SQL unquoted, where a reserved word is a syntax error.
- */
-const RESERVED = new Set(
-  ('all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
-    'current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc ' +
-    'distinct do else end except false fetch for foreign from grant group having in initially intersect into ' +
-    'lateral leading limit localtime localtimestamp not null offset on only or order placing primary references ' +
-    'returning select session_user some symmetric system_user table then to trailing true union unique user using ' +
-    'variadic when where window with').split(' '),
-);
+/** Key words AsyncMQ's unquoted SQL cannot use as a name (see keywords.ts for how they were found). */
+const KEYWORDS = new Map<string, string>([
+  ...RESERVED_KEYWORDS.map((word) => [word, 'a reserved word in Postgres'] as [string, string]),
+  ...TYPE_FUNCTION_KEYWORDS.map((word) => [word, 'a key word Postgres accepts only as a type or function name'] as [string, string]),
+]);
 
 const NAME_KEYS = [
   'postgresJobsTableName',
@@ -109,7 +103,8 @@ const NAMING_KEYS = [...NAME_KEYS, 'postgresSchema', 'postgresIndexes', 'postgre
 
 /**
  * Refuses a name that AsyncMQ's unquoted SQL would read as another name (`MyJobs` folds to
- * `myjobs`), that is not an identifier at all, or that Postgres would truncate.
+ * `myjobs`) or cannot use (a key word), that is not an identifier at all, that Postgres would
+ * truncate, or that belongs to Postgres's own system namespaces.
  */
 export function validateIdentifier(key: keyof AsyncmqSettings, value: unknown): string {
   const setting = describeSetting(key);
@@ -124,11 +119,18 @@ export function validateIdentifier(key: keyof AsyncmqSettings, value: unknown): 
         `into its SQL, where any other spelling means a different name or a syntax error`,
     );
   }
-  if (RESERVED.has(value)) fail(`is ${shown}, a reserved word in Postgres`);
+  const keyword = KEYWORDS.get(value);
+  if (keyword) fail(`is ${shown}, ${keyword}: AsyncMQ writes the name unquoted into its SQL, where it is a syntax error`);
   if (Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES) {
     fail(`is ${Buffer.byteLength(value)} bytes long; Postgres truncates names over ${MAX_IDENTIFIER_BYTES} bytes`);
   }
-  if (key === 'postgresSchema' && value.startsWith('pg_')) fail(`is ${shown}: names starting with pg_ are reserved`);
+  if (key === 'postgresSchema') {
+    if (value.startsWith('pg_')) fail(`is ${shown}: names starting with pg_ are reserved for Postgres's system schemas`);
+    if (value === 'information_schema') fail(`is ${shown}, a system schema of Postgres; choose a schema of your own`);
+  } else if (value.startsWith('pg_')) {
+    // pg_catalog comes first in every search_path, so an unqualified pg_class is the catalog's.
+    fail(`is ${shown}: names starting with pg_ are Postgres's, for its system catalogs, which unqualified names reach first`);
+  }
   return value;
 }
 
@@ -186,7 +188,7 @@ export function settingsFromEnv(
     const raw = env[ENV_VARS[key]];
     if (raw === undefined || raw === '') continue;
     if (key === 'asyncmqPostgresPoolOptions') out[key] = parsePoolOptionsJson(raw);
-    else if (key === 'postgresLockTimeout') out[key] = Number(raw);
+    else if (key === 'postgresLockTimeout') out[key] = parseLockTimeout(raw, describeSetting(key));
     else Object.assign(out, { [key]: raw });
   }
   return out;
@@ -208,16 +210,32 @@ export function resolveSettings(
   return { ...settingsFromEnv(env), ...withoutUndefined(settings) };
 }
 
+/** Postgres's range for `lock_timeout` in milliseconds; 0 means no limit. */
+export const MAX_LOCK_TIMEOUT_MS = 2_147_483_647;
+
+/**
+ * The one reading of a lock timeout, for the option, the environment variable and the CLI
+ * flag: a whole number of milliseconds in Postgres's range, written in decimal digits only when
+ * it is a string (no `0x10`, `1e3` or spaces). `source` names where the value came from.
+ */
+export function parseLockTimeout(value: unknown, source: string): number {
+  const number = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value;
+  if (typeof number === 'number' && Number.isInteger(number) && number >= 0 && number <= MAX_LOCK_TIMEOUT_MS) return number;
+  const shown =
+    typeof value === 'string'
+      ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)
+      : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean' || value === null
+        ? String(value)
+        : `a ${typeof value}`;
+  throw new AsyncmqPostgresError(
+    'ASYNCMQ_INVALID_SETTING',
+    `${source} must be a whole number of milliseconds from 0 (no limit) to ${MAX_LOCK_TIMEOUT_MS}, Postgres's range for lock_timeout; got ${shown}`,
+    { setting: 'postgresLockTimeout' },
+  );
+}
+
 export function lockTimeoutOf(settings: AsyncmqSettings): number {
-  const value = settings.postgresLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS;
-  if (!Number.isInteger(value) || value < 0) {
-    throw new AsyncmqPostgresError(
-      'ASYNCMQ_INVALID_SETTING',
-      `${describeSetting('postgresLockTimeout')} must be a whole number of milliseconds (0 waits forever), got ${JSON.stringify(value)}`,
-      { setting: 'postgresLockTimeout' },
-    );
-  }
-  return value;
+  return parseLockTimeout(settings.postgresLockTimeout ?? DEFAULT_LOCK_TIMEOUT_MS, describeSetting('postgresLockTimeout'));
 }
 
 function parsePoolOptionsJson(raw: string): PoolOptions {

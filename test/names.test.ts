@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend, type AsyncmqSettings } from '../src/index.js';
+import { validateIdentifier } from '../src/settings.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
@@ -154,4 +155,95 @@ test('a namespace whose name is a key word (quoted in serial defaults) installs,
   assert.ok(columns[0]!.includes(`nextval('"time".asyncmq_jobs_id_seq'::regclass)`), columns[0]);
   assert.equal((await inspectPostgresBackend(options)).ok, true);
   assert.equal((await installOrDropPostgresBackend({ ...options, drop: true })).dropped.length, 3);
+});
+
+test('names AsyncMQ cannot use unquoted, and system names, are refused before any connection', async () => {
+  const refusals: [AsyncmqSettings, RegExp][] = [
+    // Type-or-function-name key words (pg_get_keywords() catcode T), not only reserved ones.
+    ...['join', 'left', 'is', 'like', 'verbose', 'freeze', 'concurrently', 'tablesample'].map(
+      (word) => [{ postgresJobsTableName: word }, new RegExp(`"${word}", a key word Postgres accepts only as a type or function name`)] as [AsyncmqSettings, RegExp],
+    ),
+    [{ postgresSchema: 'inner' }, /^postgresSchema \(ASYNCMQ_POSTGRES_SCHEMA\) is "inner", a key word/],
+    [{ postgresSchema: 'select' }, /"select", a reserved word/],
+    [{ postgresRepeatablesTableName: 'pg_jobs' }, /^postgresRepeatablesTableName .*"pg_jobs": names starting with pg_ are Postgres's/],
+    [{ postgresSchema: 'information_schema' }, /"information_schema", a system schema/],
+    [{ postgresSchema: 'pg_catalog' }, /pg_ are reserved for Postgres's system schemas/],
+    [{ postgresSchema: 'pg_queue' }, /pg_ are reserved/],
+  ];
+  for (const [settings, pattern] of refusals) {
+    await assert.rejects(installOrDropPostgresBackend({ connectionString: 'postgres://x@127.0.0.1:1/db', env: {}, settings }), (e: unknown) => {
+      assert.ok(e instanceof AsyncmqPostgresError);
+      assert.equal(e.code, 'ASYNCMQ_INVALID_NAME');
+      assert.equal(e.setting, Object.keys(settings)[0]);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  }
+});
+
+// AsyncMQ's own statements, with the table name written unquoted as AsyncMQ writes it.
+const asyncmqStatements = (table: string) => [
+  `CREATE TABLE IF NOT EXISTS ${table} (id SERIAL PRIMARY KEY, queue_name TEXT NOT NULL, job_id TEXT NOT NULL UNIQUE, data JSONB NOT NULL, status TEXT, delay_until DOUBLE PRECISION, created_at TIMESTAMP WITHOUT TIME ZONE DEFAULT NOW(), updated_at TIMESTAMP WITHOUT TIME ZONE DEFAULT NOW())`,
+  `CREATE INDEX IF NOT EXISTS idx_probe_status ON ${table}(status)`,
+  `INSERT INTO ${table} (queue_name, job_id, data, status) VALUES ('q', 'j', '{}', 'waiting') ON CONFLICT (job_id) DO UPDATE SET data = EXCLUDED.data, status = EXCLUDED.status, updated_at = now()`,
+  `SELECT data FROM ${table} WHERE queue_name = 'q' AND (data ->>'delay_until') IS NOT NULL AND (data ->>'delay_until')::float <= 1`,
+  `UPDATE ${table} SET status = 'active', updated_at = now() WHERE id = (SELECT id FROM ${table} WHERE queue_name = 'q' AND status = 'waiting' ORDER BY created_at ASC LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING data`,
+  `DELETE FROM ${table} WHERE queue_name = 'q' AND job_id = 'j'`,
+  `DROP TABLE IF EXISTS ${table}`,
+];
+
+test("every key word category is checked against AsyncMQ's statements on this server: exactly the ones that break are refused", async () => {
+  const db = await createDatabase();
+  const words = await db.sql<{ word: string; catcode: string }[]>`select word, catcode from pg_get_keywords() order by word`;
+  const accepted = (word: string, key: 'postgresJobsTableName' | 'postgresSchema') => {
+    try {
+      validateIdentifier(key, word);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // The word as the table, and as the schema of a table.
+  const uses = (word: string) => [
+    asyncmqStatements(word).join('; '),
+    `CREATE SCHEMA "${word}"; ${asyncmqStatements(`${word}.probe_jobs`).join('; ')}`,
+  ];
+  const session = await db.sql.reserve();
+  // One simple query, which Postgres parses whole before it runs any of it; the ROLLBACK undoes
+  // what a good one made. Resolves to the SQLSTATE of a failure.
+  const attempt = (script: string) =>
+    session.unsafe(`BEGIN; ${script}; ROLLBACK`).then(
+      () => undefined,
+      async (error: { code?: string }) => {
+        await session.unsafe('ROLLBACK');
+        return error.code;
+      },
+    );
+  try {
+    const usable: { word: string; catcode: string }[] = [];
+    for (const { word, catcode } of words) {
+      const refused = catcode === 'R' || catcode === 'T';
+      // A word the server lists but the package does not know: keywords.ts needs regenerating.
+      assert.equal(accepted(word, 'postgresJobsTableName'), !refused, `table name ${word} (${catcode})`);
+      assert.equal(accepted(word, 'postgresSchema'), !refused, `schema name ${word} (${catcode})`);
+      // Parsed only: the division by zero stops a script after parsing and before any DDL.
+      if (refused) for (const use of uses(word)) assert.equal(await attempt(`SELECT 1/0; ${use}`), '42601', `${word} (${catcode}): ${use}`);
+      else usable.push({ word, catcode });
+    }
+    // The others, all at once; one by one only to name a word that fails.
+    const all = usable.flatMap(({ word }) => uses(word));
+    if ((await attempt(`SELECT 1/0; ${all.join('; ')}`)) !== '22012') {
+      for (const use of all) assert.equal(await attempt(`SELECT 1/0; ${use}`), '22012', use);
+    }
+    // Run, for the column-name words, which Postgres also reads as types and functions (int,
+    // values, coalesce...); the unreserved ones all ran when keywords.ts was made.
+    const columnNames = usable.filter((u) => u.catcode === 'C').flatMap(({ word }) => uses(word));
+    for (let i = 0; i < columnNames.length; i += 20) {
+      const batch = columnNames.slice(i, i + 20);
+      if ((await attempt(batch.join('; '))) === undefined) continue;
+      for (const use of batch) assert.equal(await attempt(use), undefined, `should work: ${use}`);
+    }
+  } finally {
+    session.release();
+  }
 });

@@ -11,6 +11,7 @@ import { AsyncmqPostgresError, createAsyncmqSchema, installOrDropPostgresBackend
 import { normalizePoolOptions, resolveConnection } from '../src/connection.js';
 import { lockKey } from '../src/resolve.js';
 import { resolveSettings } from '../src/settings.js';
+import { main } from '../src/cli.js';
 
 const refused = (code: string, pattern: RegExp) => (error: unknown) => {
   assert.ok(error instanceof AsyncmqPostgresError, `expected AsyncmqPostgresError, got ${String(error)}`);
@@ -91,8 +92,8 @@ test('a derived name that collides with another table is refused', () => {
 test('pool options: asyncpg names map to postgres.js, unknown and malformed ones are refused', async () => {
   assert.deepEqual(normalizePoolOptions({ min_size: 1, max_size: 5, timeout: 3, prepare: false }, 'the call'), { max: 5, connect_timeout: 3, prepare: false });
   assert.throws(() => normalizePoolOptions({ max_sise: 5 }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"max_sise" is not known/));
-  assert.throws(() => normalizePoolOptions({ max: 5, max_size: 5 }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /given twice/));
-  assert.throws(() => normalizePoolOptions({ max: '5' }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /non-negative number/));
+  assert.throws(() => normalizePoolOptions({ max: 5, max_size: 5 }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"max" and "max_size" both set the pool size; give one/));
+  assert.throws(() => normalizePoolOptions({ max: '5' }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"max" sets the pool size: expected a whole number of connections from 1 to 262143, got "5"/));
   const url = 'postgres://u:p@127.0.0.1:1/db';
   await assert.rejects(installOrDropPostgresBackend({ connectionString: url, env: {}, max_sise: 5 }), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /max_sise.*from the call/));
   for (const raw of ['{"max": ', '[1]', '"x"', 'null']) {
@@ -201,4 +202,108 @@ test('the install lock key of a namespace is fixed, so two versions in a rolling
   assert.equal(lockKey('public'), '7416167380895331789');
   assert.equal(lockKey('tenant_one'), '2042810053343603324');
   assert.notEqual(lockKey('public', 'index-build'), lockKey('public'));
+});
+
+test('pool options get the range postgres.js can use, and a coded error otherwise', () => {
+  const bad: [Record<string, unknown>, RegExp][] = [
+    // [...Array(0)] opens no connection, and every query would wait forever; 1.5 throws at run time.
+    [{ max: 0 }, /"max" sets the pool size: expected a whole number of connections from 1 to 262143, got 0 /],
+    [{ max: 1e9 }, /got 1000000000/],
+    [{ max: 1.5 }, /got 1\.5/],
+    [{ max_size: -1 }, /"max_size" sets the pool size/],
+    [{ max: null }, /got null/],
+    [{ max_size: 2, max: 3 }, /^pool options "max_size" and "max" both set the pool size; give one/],
+    [{ host: 'a', hostname: 'b' }, /"host" and "hostname" both set the host/],
+    [{ password: 'x', pass: 'y' }, /both set the password/],
+    [{ timeout: 3, connect_timeout: 4 }, /both set the connect timeout/],
+    // No deadline at all for a connection attempt, or a timer Node fires at once.
+    [{ connect_timeout: 0 }, /"connect_timeout" sets the connect timeout: expected a number of seconds, more than 0/],
+    [{ timeout: 3e6 }, /got 3000000/],
+    [{ idle_timeout: -1 }, /"idle_timeout"/],
+    [{ max_lifetime: 'soon' }, /"max_lifetime".*got "soon"/],
+    [{ backoff: 'x' }, /"backoff" sets the reconnect delay/],
+    [{ keep_alive: true }, /"keep_alive"/],
+    [{ max_pipeline: 1.5 }, /"max_pipeline"/],
+    [{ port: 70000 }, /"port" sets the port: expected a port number from 1 to 65535, got 70000/],
+    // Truthy: postgres.js would turn TLS on.
+    [{ ssl: 'disable' }, /"ssl" sets TLS/],
+    [{ target_session_attrs: 'any' }, /"target_session_attrs"/],
+    [{ connection: 'x' }, /"connection" sets the connection parameters: expected an object of string, number or boolean values/],
+    [{ connection: { search_path: ['a'] } }, /"connection"/],
+    [{ prepare: 'no' }, /"prepare"/],
+  ];
+  for (const [options, pattern] of bad) {
+    assert.throws(() => normalizePoolOptions(options, 'ASYNCMQ_POSTGRES_POOL_OPTIONS'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', pattern), JSON.stringify(options));
+  }
+  // A password of the wrong type is refused without being echoed.
+  assert.throws(() => normalizePoolOptions({ password: 123456789 }, 'the call'), (e: unknown) => {
+    assert.ok(e instanceof AsyncmqPostgresError);
+    assert.match(e.message, /"password" sets the password: expected a string, or a function that returns one, got a number/);
+    assert.doesNotMatch(e.message, /123456789/);
+    return true;
+  });
+  const good = {
+    max: 1,
+    idle_timeout: null,
+    max_lifetime: 0,
+    keep_alive: null,
+    connect_timeout: 0.5,
+    backoff: () => 0,
+    max_pipeline: 0,
+    port: '5433',
+    ssl: 'require',
+    target_session_attrs: 'primary',
+    connection: { search_path: 'queue', statement_timeout: 0, jit: false },
+    prepare: false,
+  };
+  assert.deepEqual(normalizePoolOptions(good, 'the call'), good);
+});
+
+test('bad pool options are refused before any connection, and the CLI exits 2', async () => {
+  // Port 1: nothing listens there, so a connection attempt would fail differently.
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: 'postgres://x@127.0.0.1:1/db' };
+  for (const options of ['{"max":0}', '{"max":1.5}', '{"connection":"x"}', '{"max_size":2,"max":3}']) {
+    await assert.rejects(
+      installOrDropPostgresBackend({ env: { ...env, ASYNCMQ_POSTGRES_POOL_OPTIONS: options } }),
+      refused('ASYNCMQ_INVALID_POOL_OPTIONS', /\(from ASYNCMQ_POSTGRES_POOL_OPTIONS\)$/),
+    );
+    for (const command of ['install', 'status']) {
+      let stderr = '';
+      const code = await main([command], { stdout: () => {}, stderr: (t) => void (stderr += t), env: { ...env, ASYNCMQ_POSTGRES_POOL_OPTIONS: options } });
+      assert.equal(code, 2, `${command} ${options}`);
+      assert.match(stderr, /^asyncmq-postgres: pool options? .*\[ASYNCMQ_INVALID_POOL_OPTIONS\]\n$/);
+    }
+  }
+});
+
+test('lock timeouts: one reader for the option, the variable and the flag, in Postgres range, the value echoed', async () => {
+  const url = 'postgres://x@127.0.0.1:1/db';
+  // Each is refused before any connection: nothing listens on port 1.
+  for (const raw of ['99999999999', '2147483648', 'abc', '0x10', '1e3', ' 10', '10 ', '-1', '1.5', '']) {
+    const env = { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: raw };
+    if (raw === '') {
+      // An empty variable counts as unset.
+      assert.equal(resolveSettings({}, env).postgresLockTimeout, undefined);
+      continue;
+    }
+    await assert.rejects(
+      installOrDropPostgresBackend({ connectionString: url, env }),
+      refused('ASYNCMQ_INVALID_SETTING', new RegExp(`^postgresLockTimeout \\(ASYNCMQ_POSTGRES_LOCK_TIMEOUT\\) must be a whole number of milliseconds from 0 \\(no limit\\) to 2147483647.*got ${JSON.stringify(raw).replace(/[.+]/g, '\\$&')}$`)),
+      raw,
+    );
+    let stderr = '';
+    const code = await main(['status', `--lock-timeout=${raw}`], { stdout: () => {}, stderr: (t) => void (stderr += t), env: { ASYNCMQ_POSTGRES_BACKEND_URL: url } });
+    assert.equal(code, 2, raw);
+    assert.match(stderr, new RegExp(`--lock-timeout must be a whole number .*got ${JSON.stringify(raw).replace(/[.+]/g, '\\$&')} \\[ASYNCMQ_INVALID_SETTING\\]`));
+  }
+  for (const value of [99999999999, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+    await assert.rejects(
+      installOrDropPostgresBackend({ connectionString: url, env: {}, settings: { postgresLockTimeout: value } }),
+      refused('ASYNCMQ_INVALID_SETTING', new RegExp(`got ${String(value)}$`)),
+    );
+  }
+  assert.equal(resolveSettings({}, { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '2147483647' }).postgresLockTimeout, 2147483647);
+  assert.equal(resolveSettings({}, { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '0' }).postgresLockTimeout, 0);
+  const sql = renderPostgresBackendSql({ env: { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '2147483647' } });
+  assert.ok(sql.length > 0);
 });
