@@ -27,6 +27,19 @@ export function pendingIndex(missing: MissingIndex, reason: PendingIndex['reason
   return { table: missing.shape.name, name: missing.index.name, sql: planConcurrentIndex(missing), reason };
 }
 
+/**
+ * Session settings lifted while this session builds. A role-level `statement_timeout` (common
+ * on managed Postgres) would cancel a build on a large table and leave an INVALID index, on
+ * every rerun alike; a role-level `lock_timeout` would cancel it while it waits for older
+ * transactions to finish, which is part of every concurrent build; `transaction_timeout`
+ * (Postgres 17) ends the session. The builds wait as long as Postgres needs instead. Read from
+ * pg_settings, so a setting the server does not have is skipped.
+ */
+const LIFTED = ['statement_timeout', 'lock_timeout', 'transaction_timeout'];
+const LIFT_SQL = `SELECT set_config(name, '0', false) FROM pg_settings WHERE name IN (${LIFTED.map((n) => `'${n}'`).join(', ')})`;
+// reset_val is what RESET would restore: the role's, the database's or the connection's value.
+const RESTORE_SQL = `SELECT set_config(name, reset_val, false) FROM pg_settings WHERE name IN (${LIFTED.map((n) => `'${n}'`).join(', ')})`;
+
 export type BuildSession<T> = { locked: false } | { locked: true; value: T };
 
 /**
@@ -36,8 +49,9 @@ export type BuildSession<T> = { locked: false } | { locked: true; value: T };
  * Two concurrent builds on one table deadlock in Postgres, so `body` runs only while this
  * session holds a session-level advisory lock for the namespace's index builds; a session
  * that cannot take it at once gets `{ locked: false }` and leaves the work to the one that
- * has it. The lock is released afterwards; a lost connection ends it with the server session,
- * and nothing more is sent (see session.ts).
+ * has it. While `body` runs, the session's statement, lock and transaction timeouts are lifted
+ * (see LIFTED); afterwards they are restored and the lock released. A lost connection ends
+ * both with the server session, and nothing more is sent (see session.ts).
  */
 export async function withBuildSession<T>(sql: Sql, run: Step, namespace: string, body: (session: Sql) => Promise<T>): Promise<BuildSession<T>> {
   const key = lockKey(namespace, 'index-build');
@@ -45,9 +59,10 @@ export async function withBuildSession<T>(sql: Sql, run: Step, namespace: string
     sql.unsafe('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]),
   )) as unknown as [{ locked: boolean }];
   if (!locked) return { locked: false };
-  const release = () => sql.unsafe(`SELECT pg_advisory_unlock(${key})`);
+  const release = () => sql.unsafe(`${RESTORE_SQL}; SELECT pg_advisory_unlock(${key})`);
   let value: T;
   try {
+    await run('lifting the session\'s statement and lock timeouts for the index builds', () => sql.unsafe(LIFT_SQL));
     value = await body(sql);
   } catch (error) {
     // Best effort: the error that got us here is the one to report.
