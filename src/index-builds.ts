@@ -7,7 +7,7 @@ import { compareCatalog, missingIndexes, readCatalog, type MissingIndex } from '
 import { planConcurrentIndex, qualifiedName, type TableShape } from './ddl.js';
 import type { Step } from './pool.js';
 import { lockKey } from './resolve.js';
-import { sessionLost } from './session.js';
+import { canSendAfter } from './session.js';
 
 export interface PendingIndex {
   table: string;
@@ -66,7 +66,7 @@ export async function withBuildSession<T>(sql: Sql, run: Step, namespace: string
     value = await body(sql);
   } catch (error) {
     // Best effort: the error that got us here is the one to report.
-    if (!sessionLost(sql)) await release().catch(() => {});
+    if (canSendAfter(sql, error)) await release().catch(() => {});
     throw error;
   }
   await run('releasing the index build lock', release);

@@ -11,7 +11,7 @@
 import type { Sql } from 'postgres';
 import type { Step } from './pool.js';
 import { lockKey } from './resolve.js';
-import { inTransaction, sessionLost } from './session.js';
+import { canSendAfter, inTransaction } from './session.js';
 
 /**
  * What opens every install or drop transaction. Rendered (both values are our own numbers) so
@@ -43,7 +43,7 @@ export async function beginLocked<T>(
       result = await body(sql);
     } catch (error) {
       // Best effort: the error that got us here is the one to report.
-      if (!sessionLost(sql)) await sql.unsafe('ROLLBACK').catch(() => {});
+      if (canSendAfter(sql, error)) await sql.unsafe('ROLLBACK').catch(() => {});
       throw error;
     }
     await run('committing the transaction', () => sql.unsafe('COMMIT'));

@@ -70,6 +70,18 @@ export function sessionLost(sql: Sql): boolean {
 }
 
 /**
+ * Whether a clean-up statement (ROLLBACK, an unlock) may still be sent after `error`: not once
+ * the connection is lost, nor after an error from the socket rather than the server, which
+ * postgres.js delivers a turn before it notices the connection is gone.
+ */
+export function canSendAfter(sql: Sql, error: unknown): boolean {
+  if (sessionLost(sql)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  const fromSocket = typeof code === 'string' && (code.startsWith('CONNECTION_') || code === 'CONNECT_TIMEOUT' || 'syscall' in (error as object));
+  return !fromSocket;
+}
+
+/**
  * Marks the session as inside a transaction for the duration of `body`; a nested BEGIN would
  * only warn in Postgres, and the inner COMMIT would commit the outer transaction.
  */

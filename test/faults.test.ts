@@ -351,6 +351,14 @@ test('a multi-host URL whose hosts are all down: ASYNCMQ_CONNECTION_FAILED at th
   }
 });
 
+test('a multi-host URL whose first host is down: the session connects to the next one', async () => {
+  const db = await createDatabase();
+  const server = new URL(db.url);
+  const url = db.url.replace(server.host, `127.0.0.1:${await closedPort()},${server.host}`);
+  const report = await installOrDropPostgresBackend({ connectionString: url, env: {}, connect_timeout: 5 });
+  assert.equal(report.created.length, 6);
+});
+
 test('the CLI against a peer that accepts and closes: exit 3 on its own, naming the target', async () => {
   const peer = await acceptAndClose();
   try {
