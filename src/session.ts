@@ -122,10 +122,10 @@ export function openSession(connection: Connection): Session {
     fail(error);
     throw error;
   };
-  // The established connection is gone: whatever the statement in flight does next, the call
-  // fails now. On a reset, the socket's 'error' comes a turn before its 'close', and a
-  // statement sent in between would wait forever (postgres.js rejects the queries of a
-  // connection that closes after an error only once, before the close).
+  // The established connection is gone: the call fails now, whatever the code that was
+  // waiting on the statement in flight does next. On a reset, the socket's 'error' comes a turn
+  // before its 'close'; postgres.js rejects what is in flight at the error, but a statement sent
+  // in that turn would never be settled.
   const lose = (error: Error) => {
     if (!state.established || state.lost) return;
     state.lost = true;
@@ -200,7 +200,7 @@ export function openSession(connection: Connection): Session {
       return sessionLost(sql);
     },
     async close() {
-      const broken = state.lost || closing;
+      const broken = sessionLost(sql) || closing;
       closing = true;
       // A lost or never-made connection has nothing to say goodbye to.
       await sql.end({ timeout: broken ? 0 : 5 });

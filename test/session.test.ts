@@ -1,12 +1,14 @@
 /**
- * The concurrent index build session under a role's own timeouts (common on managed Postgres):
- * it lifts them for its builds and restores them after, so a build is never cancelled into an
- * INVALID index that every rerun would leave again.
+ * The call's session as install, drop and upgrade steps use it: the concurrent index build
+ * session under a role's own timeouts (common on managed Postgres), which it lifts for its
+ * builds and restores after, so a build is never cancelled into an INVALID index that every
+ * rerun would leave again; and the locked transaction, which does not nest.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
 import { withBuildSession } from '../src/index-builds.js';
+import { beginLocked } from '../src/locking.js';
 import { installOrDropPostgresBackend } from '../src/index.js';
 import { withPool } from '../src/pool.js';
 import { lockKey, resolveBackend, resolveBackendConnection } from '../src/resolve.js';
@@ -118,4 +120,22 @@ test('a build session lifts the role\'s timeouts for its body only, and leaves t
     elsewhere: { locked: false },
     untouched: { statement: '4s', lock: '3s' },
   });
+});
+
+test('a locked transaction does not nest: the inner one is refused and the outer rolled back', async () => {
+  const db = await createDatabase();
+  const backend = resolveBackend({ env: {} });
+  const connection = resolveBackendConnection({ connectionString: db.url, env: {} }, backend.settings);
+  const outcome = await withPool(connection, backend, (sql, run) =>
+    beginLocked(sql, 1000, run, 'public', async (tx) => {
+      await tx.unsafe('create table made_outside (id int)');
+      // A second BEGIN would only warn, and its COMMIT would commit the outer transaction.
+      return beginLocked(tx, 1000, run, 'public', async () => 'nested');
+    }),
+  ).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  assert.match(outcome, /a transaction is already open on this session/);
+  assert.deepEqual((await snapshot(db.sql)).tables, {});
 });
