@@ -6,7 +6,7 @@
  * difference judged by src/drift.ts, is shared by install (which refuses a table only for what
  * breaks AsyncMQ) and by `status` (which reports everything, warnings included).
  */
-import type { Sql, TransactionSql } from 'postgres';
+import type { Sql } from 'postgres';
 import { constraintDefinition, indexDefinition, qualifiedName, quoteIdent, relationNames, type ConstraintShape, type IndexShape, type TableShape } from './ddl.js';
 import {
   judgeColumn,
@@ -147,7 +147,7 @@ const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN}\nfrom 
  * something is to be created, so a no-op install, the common case at every start, skips it.
  */
 export async function readCatalog(
-  sql: Sql | TransactionSql,
+  sql: Sql,
   shapes: readonly TableShape[],
   options: { relations?: boolean; tables?: readonly string[] } = {},
 ): Promise<CatalogState> {

@@ -3,7 +3,7 @@
  * no marker, so each version's Drizzle tables are compared with what is there, and the verdict
  * for the configured version (in shape, needs an upgrade, newer, a mix) is decided here, pure.
  */
-import type { Sql, TransactionSql } from 'postgres';
+import type { Sql } from 'postgres';
 import { compareCatalog, readCatalog, type CatalogState, type TableStatus } from './catalog.js';
 import { AsyncmqPostgresError } from './errors.js';
 import { shapesByVersion, type ResolvedBackend } from './resolve.js';
@@ -11,7 +11,7 @@ import { compareVersions, describeReleases, SCHEMA_VERSIONS, type SchemaVersion 
 
 /** The catalog for the configured tables and every other version's tables of the same names. */
 export function readBackendCatalog(
-  sql: Sql | TransactionSql,
+  sql: Sql,
   backend: Pick<ResolvedBackend, 'shapes' | 'catalogTables'>,
   options: { relations?: boolean } = {},
 ): Promise<CatalogState> {

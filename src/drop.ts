@@ -8,7 +8,7 @@
  * its name): it goes only when no other jobs table is left in the namespace, and is otherwise
  * kept and reported.
  */
-import type { Sql, TransactionSql } from 'postgres';
+import type { Sql } from 'postgres';
 import { compareCatalog, type CatalogState } from './catalog.js';
 import { planDrop, type TableShape } from './ddl.js';
 import { detectVersion, readBackendCatalog } from './detect.js';
@@ -69,7 +69,7 @@ function ownTables(backend: ResolvedBackend, state: CatalogState): TableShape[] 
  * Other name sets' jobs tables in the namespace: tables, other than ours, that have every column
  * of a jobs table. Each of them may be an AsyncMQ that still reads `asyncmq_paused_queues`.
  */
-async function otherJobsTables(tx: TransactionSql, backend: ResolvedBackend, namespace: string): Promise<string[]> {
+async function otherJobsTables(tx: Sql, backend: ResolvedBackend, namespace: string): Promise<string[]> {
   const jobs = backend.shapes.find((s) => s.name === backend.names.postgresJobsTableName)!;
   const columns = jobs.columns.map((c) => c.name);
   const rows = await tx.unsafe(

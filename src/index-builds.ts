@@ -7,6 +7,7 @@ import { compareCatalog, missingIndexes, readCatalog, type MissingIndex } from '
 import { planConcurrentIndex, qualifiedName, type TableShape } from './ddl.js';
 import type { Step } from './pool.js';
 import { lockKey } from './resolve.js';
+import { canSendAfter } from './session.js';
 
 export interface PendingIndex {
   table: string;
@@ -27,12 +28,56 @@ export function pendingIndex(missing: MissingIndex, reason: PendingIndex['reason
 }
 
 /**
- * Builds the missing indexes of existing tables with CREATE INDEX CONCURRENTLY, which cannot run
- * in a transaction. Two such builds on one table deadlock, so one session builds at a time: it
- * holds a session-level advisory lock for the namespace's index builds while it works, and a
- * session that cannot take it leaves the work to the one that has it. The catalog is read again
- * under that lock, so an index another session finished meanwhile is not dropped and rebuilt,
- * and once more at the end, so that only what is really there is reported as built.
+ * Session settings lifted while this session builds. A role-level `statement_timeout` (common
+ * on managed Postgres) would cancel a build on a large table and leave an INVALID index, on
+ * every rerun alike; a role-level `lock_timeout` would cancel it while it waits for older
+ * transactions to finish, which is part of every concurrent build; `transaction_timeout`
+ * (Postgres 17) ends the session. The builds wait as long as Postgres needs instead. Read from
+ * pg_settings, so a setting the server does not have is skipped.
+ */
+const LIFTED = ['statement_timeout', 'lock_timeout', 'transaction_timeout'];
+const LIFT_SQL = `SELECT set_config(name, '0', false) FROM pg_settings WHERE name IN (${LIFTED.map((n) => `'${n}'`).join(', ')})`;
+// reset_val is what RESET would restore: the role's, the database's or the connection's value.
+const RESTORE_SQL = `SELECT set_config(name, reset_val, false) FROM pg_settings WHERE name IN (${LIFTED.map((n) => `'${n}'`).join(', ')})`;
+
+export type BuildSession<T> = { locked: false } | { locked: true; value: T };
+
+/**
+ * Runs `body` as the one session that builds indexes in `namespace`, on the call's session
+ * `sql` (from withPool) and outside any transaction, as CREATE INDEX CONCURRENTLY needs.
+ *
+ * Two concurrent builds on one table deadlock in Postgres, so `body` runs only while this
+ * session holds a session-level advisory lock for the namespace's index builds; a session
+ * that cannot take it at once gets `{ locked: false }` and leaves the work to the one that
+ * has it. While `body` runs, the session's statement, lock and transaction timeouts are lifted
+ * (see LIFTED); afterwards they are restored and the lock released. A lost connection ends
+ * both with the server session, and nothing more is sent (see session.ts).
+ */
+export async function withBuildSession<T>(sql: Sql, run: Step, namespace: string, body: (session: Sql) => Promise<T>): Promise<BuildSession<T>> {
+  const key = lockKey(namespace, 'index-build');
+  const [{ locked }] = (await run(`taking the index build lock of namespace ${namespace}`, () =>
+    sql.unsafe('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]),
+  )) as unknown as [{ locked: boolean }];
+  if (!locked) return { locked: false };
+  const release = () => sql.unsafe(`${RESTORE_SQL}; SELECT pg_advisory_unlock(${key})`);
+  let value: T;
+  try {
+    await run('lifting the session\'s statement and lock timeouts for the index builds', () => sql.unsafe(LIFT_SQL));
+    value = await body(sql);
+  } catch (error) {
+    // Best effort: the error that got us here is the one to report.
+    if (canSendAfter(sql, error)) await release().catch(() => {});
+    throw error;
+  }
+  await run('releasing the index build lock', release);
+  return { locked: true, value };
+}
+
+/**
+ * Builds the missing indexes of existing tables with CREATE INDEX CONCURRENTLY, in a build
+ * session (withBuildSession). The catalog is read again under its lock, so an index another
+ * session finished meanwhile is not dropped and rebuilt, and once more at the end, so that
+ * only what is really there is reported as built.
  * An INVALID index is the leftover of an interrupted build and is dropped first, unless some
  * session holds the table's SHARE UPDATE EXCLUSIVE lock (a build outside this package, or a
  * vacuum), in which case it is left for later.
@@ -43,45 +88,39 @@ export async function buildConcurrently(
   shapes: readonly TableShape[],
   namespace: string,
 ): Promise<{ built: string[]; left: PendingIndex[] }> {
-  const session = await sql.reserve();
   const missingNow = async () =>
-    missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(session, shapes, { relations: true }))));
-  try {
-    const key = lockKey(namespace, 'index-build');
-    const [{ locked }] = (await session`select pg_try_advisory_lock(${key}::bigint) as locked`) as unknown as [{ locked: boolean }];
-    if (!locked) return { built: [], left: (await missingNow()).map((m) => pendingIndex(m, 'building-elsewhere')) };
-    try {
-      const attempted: string[] = [];
-      const busy: string[] = [];
-      for (const item of await missingNow()) {
-        if (item.invalidName && (await tableBusy(session, item.shape))) {
-          busy.push(item.index.name);
-          continue;
-        }
-        for (const statement of planConcurrentIndex(item)) {
-          await run(`running ${statement}`, () => session.unsafe(statement));
-        }
-        attempted.push(item.index.name);
+    missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(sql, shapes, { relations: true }))));
+  const outcome = await withBuildSession(sql, run, namespace, async (session) => {
+    const attempted: string[] = [];
+    const busy: string[] = [];
+    for (const item of await missingNow()) {
+      if (item.invalidName && (await tableBusy(session, item.shape))) {
+        busy.push(item.index.name);
+        continue;
       }
-      // Only what this session built and is there now counts as built.
-      const after = await missingNow();
-      const stillMissing = (name: string) => after.some((m) => m.index.name === name);
-      return {
-        built: attempted.filter((name) => !stillMissing(name)),
-        left: after.map((m) => pendingIndex(m, busy.includes(m.index.name) ? 'table-busy' : 'building-elsewhere')),
-      };
-    } finally {
-      await session`select pg_advisory_unlock(${key}::bigint)`;
+      for (const statement of planConcurrentIndex(item)) {
+        await run(`running ${statement}`, () => session.unsafe(statement));
+      }
+      attempted.push(item.index.name);
     }
-  } finally {
-    session.release();
-  }
+    // Only what this session built and is there now counts as built.
+    const after = await missingNow();
+    const stillMissing = (name: string) => after.some((m) => m.index.name === name);
+    return {
+      built: attempted.filter((name) => !stillMissing(name)),
+      left: after.map((m) => pendingIndex(m, busy.includes(m.index.name) ? 'table-busy' : 'building-elsewhere')),
+    };
+  });
+  if (!outcome.locked) return { built: [], left: (await missingNow()).map((m) => pendingIndex(m, 'building-elsewhere')) };
+  return outcome.value;
 }
 
 async function tableBusy(sql: Sql, shape: TableShape): Promise<boolean> {
-  const [{ busy }] = (await sql`
-    select exists (select 1 from pg_locks
-      where locktype = 'relation' and relation = ${qualifiedName(shape.schema, shape.name)}::regclass
-        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid()) as busy`) as unknown as [{ busy: boolean }];
+  const [{ busy }] = (await sql.unsafe(
+    `select exists (select 1 from pg_locks
+      where locktype = 'relation' and relation = $1::regclass
+        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid()) as busy`,
+    [qualifiedName(shape.schema, shape.name)],
+  )) as unknown as [{ busy: boolean }];
   return busy;
 }

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspectPostgresBackend, installOrDropPostgresBackend } from '../src/index.js';
+import { lockKey } from '../src/resolve.js';
 import { SCHEMA_VERSIONS } from '../src/versions.js';
+import type { TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, at, failure, fill, reference, rows } from './support/versions.js';
 
@@ -94,32 +96,82 @@ test('an upgrade beside an open transaction that wrote to the jobs table waits f
   assert.equal((await db.sql`select count(*)::int as n from asyncmq_jobs`)[0]!.n, 52);
 });
 
-test('an upgrade interrupted during the concurrent build leaves an INVALID index; run again, it finishes', async () => {
-  const db = await asyncmqDatabase('0.2');
-  await fill(db, '0.2');
+/** Waits until a backend of this database runs a statement matching `pattern` and waits on a lock, then terminates it. */
+async function terminateWhenWaiting(db: TestDatabase, pattern: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const [{ n }] = (await db.sql`select count(pg_terminate_backend(pid))::int as n from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and query ilike ${pattern} and wait_event_type = 'Lock'`) as unknown as [{ n: number }];
+    if (n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  assert.fail(`no backend waited on a lock running ${pattern}`);
+}
+
+test('an upgrade killed at each stage fails with ASYNCMQ_CONNECTION_FAILED, leaves a known state, and finishes when run again', async () => {
+  const db = await asyncmqDatabase('0.1');
+  await fill(db, '0.1');
   const before = await rows(db);
+  const upgrade = () => installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true });
+  const held = async () => (await inspectPostgresBackend({ connectionString: db.url, ...at('0.9') })).schemaVersion;
+
+  // 1. In the 0.2 step's transaction, waiting for the install lock another session holds.
+  const holder = await db.sql.reserve();
+  try {
+    await holder`begin`;
+    await holder.unsafe(`select pg_advisory_xact_lock(${lockKey('public')})`);
+    const killed = failure(upgrade());
+    await terminateWhenWaiting(db, '%pg_advisory_xact_lock%');
+    assert.equal((await killed).code, 'ASYNCMQ_CONNECTION_FAILED');
+    await holder`rollback`;
+  } finally {
+    holder.release();
+  }
+  assert.deepEqual([(await held()).held, (await held()).verdict], ['0.1', 'upgrade-required']);
+
+  // 2. During the concurrent build of the 0.8 key, waiting for a writer's open transaction: an INVALID index is left.
+  await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.2'), upgrade: true });
   const writer = await db.sql.reserve();
   try {
     await writer`begin`;
     await writer`insert into asyncmq_jobs (queue_name, job_id, data) values ('q0', 'open-tx', '{}')`;
-    // The build's wait for the open writer is bounded by the lock timeout: it fails mid-build.
-    const error = await failure(
-      installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchemaVersion: '0.8', postgresLockTimeout: 300 }, upgrade: true }),
-    );
-    assert.equal(error.code, 'ASYNCMQ_LOCK_TIMEOUT');
+    const killed = failure(upgrade());
+    await terminateWhenWaiting(db, 'CREATE UNIQUE INDEX CONCURRENTLY%');
+    assert.equal((await killed).code, 'ASYNCMQ_CONNECTION_FAILED');
     await writer`rollback`;
   } finally {
     writer.release();
   }
   const [{ valid }] = (await db.sql`select indisvalid as valid from pg_index where indexrelid = 'asyncmq_jobs_queue_name_job_id_key'::regclass`) as unknown as [{ valid: boolean }];
   assert.equal(valid, false, 'the interrupted build left an INVALID index');
-  const status = await inspectPostgresBackend({ connectionString: db.url, ...at('0.8') });
-  assert.deepEqual([status.schemaVersion.held, status.schemaVersion.verdict], ['0.2', 'upgrade-required']);
+  assert.deepEqual([(await held()).held, (await held()).verdict], ['0.2', 'upgrade-required']);
 
-  const report = await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.8'), upgrade: true });
+  // Run again: it drops the INVALID leftover, builds the key and finishes.
+  const report = await upgrade();
   assert.equal(report.upgradedFrom, '0.2');
-  assert.deepEqual(await snapshot(db.sql), await reference('0.8'));
-  assert.deepEqual(await rows(db), before);
+  assert.deepEqual(await snapshot(db.sql), await reference('0.9'));
+  const after = await rows(db);
+  for (const [table, kept] of Object.entries(before)) assert.deepEqual(after[table], kept, table);
+
+  // 3. Attaching the key (its index built), waiting behind a reader's lock on the jobs table:
+  // the swap's transaction is rolled back whole.
+  const other = await asyncmqDatabase('0.2');
+  await fill(other, '0.2');
+  await other.sql.unsafe('create unique index asyncmq_jobs_queue_name_job_id_key on asyncmq_jobs (queue_name, job_id)');
+  const reader = await other.sql.reserve();
+  try {
+    await reader`begin`;
+    await reader`select count(*) from asyncmq_jobs`;
+    const killed = failure(installOrDropPostgresBackend({ connectionString: other.url, ...at('0.8'), upgrade: true }));
+    await terminateWhenWaiting(other, 'ALTER TABLE%ADD CONSTRAINT%');
+    assert.equal((await killed).code, 'ASYNCMQ_CONNECTION_FAILED');
+    await reader`rollback`;
+  } finally {
+    reader.release();
+  }
+  const constraints = await other.sql`select conname from pg_constraint where conrelid = 'asyncmq_jobs'::regclass and contype = 'u' order by 1`;
+  assert.deepEqual(constraints.map((c) => c.conname), ['asyncmq_jobs_job_id_key'], 'the swap is all or nothing');
+  await installOrDropPostgresBackend({ connectionString: other.url, ...at('0.8'), upgrade: true });
+  assert.deepEqual(await snapshot(other.sql), await reference('0.8'));
 });
 
 test('an upgrade stopped between building the key and attaching it, or between steps, finishes when run again', async () => {

@@ -3,8 +3,8 @@
  * acts and does only what is still missing, so an upgrade interrupted anywhere (between steps,
  * during the concurrent build, leaving an INVALID index) is finished by running it again, and
  * concurrent upgraders serialize and all succeed:
- * - a new unique key's index is built by one session at a time, under the namespace's
- *   session-level index-build lock, which the others wait for (bounded by the lock timeout);
+ * - a new unique key's index is built by one session at a time, the namespace's index-building
+ *   session (see index-builds.ts), which the others wait for (bounded by the lock timeout);
  * - the rest of a step (new tables, attaching the key, dropping the old one) runs in one short
  *   transaction under the namespace's install lock, like any install.
  */
@@ -13,9 +13,10 @@ import type { CatalogState, CatalogTable } from '../catalog.js';
 import { constraintDefinition, indexDefinition, renderCreateIndex, renderCreateTable } from '../ddl.js';
 import { readBackendCatalog } from '../detect.js';
 import { AsyncmqPostgresError } from '../errors.js';
+import { withBuildSession } from '../index-builds.js';
 import { beginLocked } from '../locking.js';
 import type { Step } from '../pool.js';
-import { lockKey, type ResolvedBackend } from '../resolve.js';
+import type { ResolvedBackend } from '../resolve.js';
 import type { SchemaVersion } from '../versions.js';
 import { planUpgrade, renderAttachKey, renderBuildKeyIndex, renderDropConstraint, type AddedKey, type UpgradeStep } from './plan.js';
 
@@ -53,22 +54,16 @@ export async function upgradeInPlace(
 
 /**
  * Builds the unique index that will carry a new key, unless the key or a valid index is there
- * already. Returns whether this call built it.
+ * already, as the namespace's one index-building session (withBuildSession: its lock, the role's
+ * timeouts lifted for the build). Another upgrader holding that session is waited for, by
+ * polling, at most the lock timeout. Returns whether this call built it.
  */
 async function buildKeyIndex(sql: Sql, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, key: AddedKey): Promise<boolean> {
   const needed = (state: CatalogState) => !keyAttached(state, key) && keyIndex(state, key)?.valid !== true;
-  if (!needed(await run('reading the catalog', () => readBackendCatalog(sql, backend)))) return false;
-  const session = await sql.reserve();
-  const lock = lockKey(namespace, 'index-build');
-  try {
-    // The build waits for transactions in its way at most as long as any lock wait.
-    await session.unsafe(`SELECT set_config('lock_timeout', '${backend.lockTimeoutMs}ms', false)`);
-    // A role-level statement_timeout would cancel a long build and leave an INVALID index.
-    await session.unsafe(`SELECT set_config('statement_timeout', '0', false)`);
-    await run(`waiting for the index-build lock of namespace ${namespace} (another upgrade is building ${key.index.name})`, () =>
-      pollLock(session, lock, backend.lockTimeoutMs),
-    );
-    try {
+  const deadline = backend.lockTimeoutMs > 0 ? Date.now() + backend.lockTimeoutMs : Infinity;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+    if (!needed(await run('reading the catalog', () => readBackendCatalog(sql, backend)))) return false;
+    const outcome = await withBuildSession(sql, run, namespace, async (session) => {
       const state = await run('reading the catalog', () => readBackendCatalog(session, backend));
       if (!needed(state)) return false;
       const invalid = keyIndex(state, key);
@@ -83,26 +78,16 @@ async function buildKeyIndex(sql: Sql, backend: ResolvedBackend, run: Step, name
         await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement));
       }
       return true;
-    } finally {
-      await session.unsafe(`SELECT pg_advisory_unlock(${lock})`);
-    }
-  } finally {
-    session.release();
-  }
-}
-
-/**
- * Takes a session-level advisory lock by polling. Not `pg_advisory_lock()`: a session waiting
- * inside that statement holds a snapshot, and the holder's CREATE INDEX CONCURRENTLY waits for
- * every such snapshot to end, a deadlock that Postgres resolves by failing one of them.
- */
-async function pollLock(session: Sql, key: string, timeoutMs: number): Promise<void> {
-  const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-    const [{ locked }] = (await session.unsafe(`SELECT pg_try_advisory_lock(${key}) AS locked`)) as unknown as [{ locked: boolean }];
-    if (locked) return;
+    });
+    if (outcome.locked) return outcome.value;
+    // Not pg_advisory_lock(): a session waiting inside it holds a snapshot, and the holder's
+    // CREATE INDEX CONCURRENTLY waits for every such snapshot to end, a deadlock.
     if (Date.now() + pause > deadline) {
-      throw Object.assign(new Error(`the lock was not free within ${timeoutMs} ms`), { code: '55P03' });
+      throw new AsyncmqPostgresError(
+        'ASYNCMQ_LOCK_TIMEOUT',
+        `timed out after ${backend.lockTimeoutMs} ms (postgresLockTimeout) waiting for another session's index builds in ${namespace} ` +
+          `(upgrading to ${step.to} needs ${key.index.name}); run the upgrade again once they are done`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, pause));
   }

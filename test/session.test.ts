@@ -1,0 +1,141 @@
+/**
+ * The call's session as install, drop and upgrade steps use it: the concurrent index build
+ * session under a role's own timeouts (common on managed Postgres), which it lifts for its
+ * builds and restores after, so a build is never cancelled into an INVALID index that every
+ * rerun would leave again; and the locked transaction, which does not nest.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import postgres from 'postgres';
+import { withBuildSession } from '../src/index-builds.js';
+import { beginLocked } from '../src/locking.js';
+import { installOrDropPostgresBackend } from '../src/index.js';
+import { withPool } from '../src/pool.js';
+import { lockKey, resolveBackend, resolveBackendConnection } from '../src/resolve.js';
+import { createDatabase, type TestDatabase } from './support/db.js';
+import { createRole, type Role } from './support/roles.js';
+import { snapshot } from './support/snapshot.js';
+
+const DEQUEUE = 'CREATE INDEX idx_asyncmq_jobs_dequeue ON public.asyncmq_jobs USING btree (queue_name, status, created_at)';
+
+/** A role that owns the installed tables, with timeouts of its own for every later session. */
+async function roleWithTimeouts(db: TestDatabase, timeouts: { statement: string; lock: string }): Promise<Role> {
+  const role = await createRole();
+  await db.sql.unsafe(`grant create on schema public to ${role.name}`);
+  await installOrDropPostgresBackend({ connectionString: role.url(db.name), env: {} });
+  await db.sql.unsafe(`alter role ${role.name} set statement_timeout = '${timeouts.statement}'`);
+  await db.sql.unsafe(`alter role ${role.name} set lock_timeout = '${timeouts.lock}'`);
+  return role;
+}
+
+/** Polls (every 25 ms, for at most 20 s) until `probe` returns a value. */
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, gaveUp: () => boolean): Promise<T> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (gaveUp()) throw new Error(`gave up waiting for ${what}: the call under test has ended`);
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after 20 s`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('install --concurrently as a role with statement_timeout and lock_timeout: the build outlasts both, valid', async () => {
+  const db = await createDatabase();
+  const role = await roleWithTimeouts(db, { statement: '400ms', lock: '400ms' });
+  await db.sql`insert into asyncmq_jobs (queue_name, job_id, data, status)
+    select 'q' || (g % 8), 'j' || g, '{}', 'waiting' from generate_series(1, 50000) g`;
+  // A concurrent build waits for every transaction that wrote to the table; this one stays
+  // open until the build has waited longer than both of the role's timeouts.
+  const writer = await db.sql.reserve();
+  await writer`begin`;
+  await writer`insert into asyncmq_jobs (queue_name, job_id, data) values ('q', 'open', '{}')`;
+  try {
+    // The role's own build is cancelled there, leaving an INVALID index (dropped at the end).
+    const direct = postgres(role.url(db.name), { max: 1, onnotice: () => {} });
+    const cancelled = await direct.unsafe('create index concurrently probe on asyncmq_jobs (delay_until, status)').then(
+      () => assert.fail('the role\'s timeouts did not apply'),
+      (e: { code?: string }) => e.code,
+    );
+    await direct.end();
+    assert.ok(cancelled === '57014' || cancelled === '55P03', `cancelled by a timeout, got ${cancelled}`);
+
+    let settled = false;
+    const install = installOrDropPostgresBackend({
+      connectionString: role.url(db.name),
+      env: {},
+      settings: { postgresIndexes: 'queue' },
+      concurrentIndexes: true,
+    }).finally(() => void (settled = true));
+    await waitFor(
+      'the build to wait past the role\'s timeouts',
+      async () => {
+        const [row] = await db.sql`
+          select 1 from pg_stat_activity
+          where usename = ${role.name} and query like 'CREATE INDEX CONCURRENTLY%' and wait_event_type = 'Lock'
+            and now() - query_start > interval '1200 ms'`;
+        return row;
+      },
+      () => settled,
+    );
+    await writer`commit`;
+    const report = await install;
+    assert.deepEqual([report.created, report.pendingIndexes], [['index public.idx_asyncmq_jobs_dequeue'], []]);
+  } finally {
+    await writer`rollback`.catch(() => {});
+    writer.release();
+  }
+  const indexes = (await snapshot(db.sql)).tables.asyncmq_jobs!.indexes;
+  assert.ok(indexes.includes(DEQUEUE), `valid, not INVALID: ${indexes.join('; ')}`);
+  assert.ok(indexes.some((i) => i.startsWith('CREATE INDEX probe') && i.endsWith('INVALID')), 'the role\'s own build was left INVALID');
+});
+
+test('a build session lifts the role\'s timeouts for its body only, and leaves them alone when another session builds', async () => {
+  const db = await createDatabase();
+  const role = await roleWithTimeouts(db, { statement: '4s', lock: '3s' });
+  const backend = resolveBackend({ env: {} });
+  const connection = resolveBackendConnection({ connectionString: role.url(db.name), env: {} }, backend.settings);
+  const seen = await withPool(connection, backend, async (sql, run) => {
+    const show = async () => {
+      const [row] = await sql`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock`;
+      return { ...row };
+    };
+    const before = await show();
+    const inside = await withBuildSession(sql, run, 'public', show);
+    const after = await show();
+    const other = await db.sql.reserve();
+    try {
+      await other`select pg_advisory_lock(${lockKey('public', 'index-build')}::bigint)`;
+      const elsewhere = await withBuildSession(sql, run, 'public', show);
+      return { before, inside, after, elsewhere, untouched: await show() };
+    } finally {
+      await other`select pg_advisory_unlock_all()`;
+      other.release();
+    }
+  });
+  assert.deepEqual(seen, {
+    before: { statement: '4s', lock: '3s' },
+    inside: { locked: true, value: { statement: '0', lock: '0' } },
+    after: { statement: '4s', lock: '3s' },
+    elsewhere: { locked: false },
+    untouched: { statement: '4s', lock: '3s' },
+  });
+});
+
+test('a locked transaction does not nest: the inner one is refused and the outer rolled back', async () => {
+  const db = await createDatabase();
+  const backend = resolveBackend({ env: {} });
+  const connection = resolveBackendConnection({ connectionString: db.url, env: {} }, backend.settings);
+  const outcome = await withPool(connection, backend, (sql, run) =>
+    beginLocked(sql, 1000, run, 'public', async (tx) => {
+      await tx.unsafe('create table made_outside (id int)');
+      // A second BEGIN would only warn, and its COMMIT would commit the outer transaction.
+      return beginLocked(tx, 1000, run, 'public', async () => 'nested');
+    }),
+  ).then(
+    () => 'resolved',
+    (e: Error) => e.message,
+  );
+  assert.match(outcome, /a transaction is already open on this session/);
+  assert.deepEqual((await snapshot(db.sql)).tables, {});
+});
