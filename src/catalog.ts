@@ -307,7 +307,7 @@ export function compareTable(shape: TableShape, state: CatalogState): TableStatu
     } else items.push({ ...item, ...judgeKey(table, want, undefined) });
   }
   for (const [name, definition] of constraints) {
-    const key = impliedBy(shape, definition);
+    const key = impliedBy(shape, actual, definition);
     items.push({ kind: 'constraint', name, status: 'extra', actual: definition, ...(key ? judgeImpliedUnique(key) : judgeExtraConstraint(table, name)) });
   }
 
@@ -351,7 +351,7 @@ export function compareTable(shape: TableShape, state: CatalogState): TableStatu
   // constraint. Those behind a constraint bear its name and were judged with it.
   for (const index of actual.indexes) {
     if (accounted.has(index.name) || !index.definition.startsWith('UNIQUE ')) continue;
-    const key = impliedBy(shape, index.definition);
+    const key = impliedBy(shape, actual, index.definition);
     items.push({ kind: 'index', name: index.name, status: 'extra', actual: index.definition, ...(key ? judgeImpliedUnique(key) : judgeExtraUniqueIndex(indexIn(index.name))) });
   }
 
@@ -359,14 +359,17 @@ export function compareTable(shape: TableShape, state: CatalogState): TableStatu
 }
 
 /**
- * The schema's key that a unique index or constraint (`UNIQUE (a, b)`, `UNIQUE USING btree (a, b)`)
- * is implied by: one whose columns it all has. Expression columns never match.
+ * The schema's key, present on the table under any name, that a unique index or constraint
+ * (`UNIQUE (a, b)`, `UNIQUE USING btree (a, b)`) is implied by: one whose columns it all has.
+ * Expression columns never match.
  */
-function impliedBy(shape: TableShape, definition: string): ConstraintShape | undefined {
+function impliedBy(shape: TableShape, actual: CatalogTable, definition: string): ConstraintShape | undefined {
   const match = /^UNIQUE (?:USING \w+ )?\(([^()]*)\)/.exec(definition);
   if (!match) return undefined;
   const columns = new Set(match[1]!.split(', ').map((c) => c.replace(/^"(.*)"$/, '$1')));
-  return shape.constraints.find((key) => key.columns.every((c) => columns.has(c)));
+  return shape.constraints.find(
+    (key) => key.columns.every((c) => columns.has(c)) && actual.constraints.some((c) => c.definition === constraintDefinition(key)),
+  );
 }
 
 export function compareCatalog(shapes: readonly TableShape[], state: CatalogState): TableStatus[] {

@@ -6,7 +6,7 @@
  */
 import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type TableStatus } from './catalog.js';
 import { planConcurrentIndex } from './ddl.js';
-import { detectVersion, readBackendCatalog, verdictFor, type VersionMatch } from './detect.js';
+import { detectVersion, readBackendCatalog, verdictFor, type Verdict, type VersionMatch } from './detect.js';
 import type { Impact } from './drift.js';
 import { withPool } from './pool.js';
 import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from './privileges.js';
@@ -79,8 +79,11 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
   const match = detectVersion(backend, state);
   const verdict = verdictFor(backend.version, statuses, match);
   const fixes = missingIndexes(backend.shapes, statuses);
+  // A table of another AsyncMQ version is moved by the upgrade (or not at all), not by hand.
+  const versionAdvice = adviceFor(verdict, backend.version);
   const tables = statuses.map((status) => ({
     ...status,
+    items: versionAdvice && status.status === 'different' ? status.items.map((i) => (isBreaking(i) ? { ...i, advice: versionAdvice } : i)) : status.items,
     fixes: fixes.filter((f) => f.shape.name === status.name).flatMap(planConcurrentIndex),
   }));
   const items = tables.flatMap((t) => t.items);
@@ -105,3 +108,9 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
 }
 
 const VERDICTS = { ok: 'compatible', upgrade: 'upgrade-required', newer: 'newer', mixed: 'mixed', unknown: 'other-shape' } as const;
+
+function adviceFor(verdict: Verdict, version: SchemaVersion): string | undefined {
+  if (verdict.kind === 'upgrade') return `this is AsyncMQ ${verdict.from}'s shape; \`asyncmq-postgres upgrade\` moves it to ${version}'s, keeping every row`;
+  if (verdict.kind === 'newer') return `this is AsyncMQ ${verdict.held}'s shape, newer than the configured ${version}; configure ${verdict.held} (there is no downgrade)`;
+  return undefined;
+}
