@@ -208,6 +208,10 @@ test('refusals, touching nothing: a newer schema, the default version on a 0.9 d
   const status = await inspectPostgresBackend({ connectionString: latest.url, env: {} });
   assert.equal(status.ok, false);
   assert.deepEqual([status.schemaVersion.held, status.schemaVersion.verdict], ['0.9', 'newer']);
+  // The newer key implies nothing while the configured key is missing, and the advice is the version's, not a hand edit.
+  const newerKey = status.tables[0]!.items.find((i) => i.name === 'asyncmq_jobs_queue_name_job_id_key')!;
+  assert.deepEqual([newerKey.status, newerKey.impact], ['extra', 'breaks']);
+  assert.match(newerKey.advice!, /AsyncMQ 0\.9's shape, newer than the configured 0\.1; configure 0\.9/);
 
   // A mix: 0.2's tables beside the paused-queues table that AsyncMQ 0.9 workers create on connecting.
   const mixed = await asyncmqDatabase('0.2');
