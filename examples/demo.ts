@@ -2,7 +2,8 @@
  * `npm run demo`: the whole life of the schema on a throwaway embedded Postgres, no setup:
  * install and status through the CLI, a job written and read through Drizzle with the
  * package's tables, then drop. It runs this checkout's sources; an app imports the same things
- * from `asyncmq-postgres` and `asyncmq-postgres/schema` (see examples/drizzle-app).
+ * from `asyncmq-postgres` and `asyncmq-postgres/schema` (see examples/drizzle-kit-owns and
+ * examples/installer-owns).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
