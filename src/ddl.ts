@@ -104,7 +104,10 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
   const names = (cols: readonly { name: string }[]) => cols.map((c) => c.name);
 
   const columns = config.columns.map((column): ColumnShape => {
-    const sqlType = column.getSQLType();
+    // drizzle-orm 1.0 keeps an array's dimensions beside its element type (`text` plus 1);
+    // 0.45's array column prints them itself (`text[]`) and has no such field.
+    const dimensions = (column as { dimensions?: number }).dimensions ?? 0;
+    const sqlType = column.getSQLType() + '[]'.repeat(dimensions);
     const serial = sqlType in SERIAL_TYPES;
     return {
       name: column.name,
