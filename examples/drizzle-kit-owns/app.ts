@@ -26,7 +26,7 @@ export function nextJob(db: PostgresJsDatabase, queue: string) {
 export async function enqueueAndFetch(url: string) {
   // A client of its own: drizzle() changes the parsers of the client it is given.
   const client = postgres(url, { max: 1 });
-  const db = drizzle(client);
+  const db = drizzle({ client });
   try {
     const [user] = await db.insert(users).values({ email: 'ada@example.com' }).returning();
     const record: AsyncmqJobRecord = { id: `welcome-${user!.id}`, task: 'emails.welcome', kwargs: { user_id: user!.id }, status: 'waiting' };
