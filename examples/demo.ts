@@ -32,7 +32,7 @@ try {
 
   console.log('\nWriting a job and reading it back through Drizzle:');
   const client = postgres(server.url, { max: 1, onnotice: () => {} });
-  const db = drizzle(client);
+  const db = drizzle({ client });
   const record: AsyncmqJobRecord = { id: 'demo-1', task: 'emails.send', args: ['ada@example.com'], kwargs: {}, retries: 0, max_retries: 3, status: 'waiting' };
   await db.insert(asyncmqJobs).values({ queueName: 'emails', jobId: record.id, data: record, status: 'waiting' });
   const [job] = await db
