@@ -35,6 +35,7 @@ test('the tarball holds the built code, drizzle/, the license and the bin, and n
   for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.js', 'dist/schema.d.ts', 'dist/bin.js', 'drizzle/0.1/0000_init.sql', 'drizzle/0.9/0000_init.sql', 'drizzle/0.9/meta/_journal.json', 'LICENSE', 'package.json']) {
     assert.ok(files.includes(file), `${file} is packed`);
   }
+  assert.ok(files.some((f) => /^drizzle-1\.0\/0\.9\/\d+_init\/migration\.sql$/.test(f)), 'drizzle-1.0/ is packed');
   assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|examples)\//.test(f)), []);
 });
 
