@@ -2,7 +2,9 @@
  * drizzle-kit configuration for the package's own tables, named by the same ASYNCMQ_*
  * environment variables as everything else. `drizzle/<version>/` holds what `generate` makes
  * for the default names and each AsyncMQ schema version
- * (`ASYNCMQ_POSTGRES_SCHEMA_VERSION=0.9 npx drizzle-kit generate` writes `drizzle/0.9/`).
+ * (`ASYNCMQ_POSTGRES_SCHEMA_VERSION=0.9 npx drizzle-kit generate` writes `drizzle/0.9/`). The tables
+ * come from scripts/drizzle-kit-schema.ts, which reads the environment; the published
+ * `./schema` entry does not.
  *
  * `push` is guarded: drizzle-kit 0.31 drops every sequence and enum in the namespace that the
  * schema does not declare, whatever `tablesFilter` says, so before a push scripts/push-guard.ts
@@ -22,7 +24,7 @@ if (process.argv.includes('push')) {
 
 export default defineConfig({
   dialect: 'postgresql',
-  schema: './src/schema.ts',
+  schema: './scripts/drizzle-kit-schema.ts',
   // One folder per AsyncMQ schema version, each from an empty database to that version.
   out: `./drizzle/${names.postgresSchemaVersion}`,
   dbCredentials: { url: process.env.ASYNCMQ_POSTGRES_BACKEND_URL ?? '' },

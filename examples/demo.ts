@@ -2,7 +2,8 @@
  * `npm run demo`: the whole life of the schema on a throwaway embedded Postgres, no setup:
  * install and status through the CLI, a job written and read through Drizzle with the
  * package's tables, then drop. It runs this checkout's sources; an app imports the same things
- * from `asyncmq-postgres` and `asyncmq-postgres/schema` (see examples/drizzle-app).
+ * from `asyncmq-postgres` and `asyncmq-postgres/schema` (see examples/drizzle-kit-owns and
+ * examples/installer-owns).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +32,7 @@ try {
 
   console.log('\nWriting a job and reading it back through Drizzle:');
   const client = postgres(server.url, { max: 1, onnotice: () => {} });
-  const db = drizzle(client);
+  const db = drizzle({ client });
   const record: AsyncmqJobRecord = { id: 'demo-1', task: 'emails.send', args: ['ada@example.com'], kwargs: {}, retries: 0, max_retries: 3, status: 'waiting' };
   await db.insert(asyncmqJobs).values({ queueName: 'emails', jobId: record.id, data: record, status: 'waiting' });
   const [job] = await db

@@ -9,7 +9,7 @@
 import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, PgDialect, PgTable, type PgColumn } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError } from './errors.js';
-import { describeSetting, MAX_IDENTIFIER_BYTES, type AsyncmqSettings } from './settings.js';
+import { byteLength, describeSetting, MAX_IDENTIFIER_BYTES, type AsyncmqSettings } from './settings.js';
 
 export interface ColumnShape {
   name: string;
@@ -47,8 +47,16 @@ export interface TableShape {
   sequences: string[];
 }
 
-/** A named set of tables, as `createAsyncmqSchema` returns it. */
-export type TableSet = Record<string, PgTable>;
+/**
+ * A named set of tables, as `createAsyncmqSchema` returns it: besides the tables it may hold
+ * other things (the namespace's `pgSchema`), which are not tables and are skipped.
+ */
+export type TableSet = object;
+
+/** The tables of a set, in its order; everything else in it (a `pgSchema`) left out. */
+export function tablesOf(tables: TableSet): PgTable[] {
+  return Object.values(tables).filter((value): value is PgTable => is(value, PgTable));
+}
 
 const dialect = new PgDialect();
 
@@ -96,7 +104,10 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
   const names = (cols: readonly { name: string }[]) => cols.map((c) => c.name);
 
   const columns = config.columns.map((column): ColumnShape => {
-    const sqlType = column.getSQLType();
+    // drizzle-orm 1.0 keeps an array's dimensions beside its element type (`text` plus 1);
+    // 0.45's array column prints them itself (`text[]`) and has no such field.
+    const dimensions = (column as { dimensions?: number }).dimensions ?? 0;
+    const sqlType = column.getSQLType() + '[]'.repeat(dimensions);
     const serial = sqlType in SERIAL_TYPES;
     return {
       name: column.name,
@@ -152,7 +163,7 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
 }
 
 export function describeTables(tables: TableSet, namespace?: string): TableShape[] {
-  return Object.values(tables).map((table) => describeTable(table, namespace));
+  return tablesOf(tables).map((table) => describeTable(table, namespace));
 }
 
 /** Every relation name a table brings into its namespace: itself, its indexes, its sequences. */
@@ -170,12 +181,12 @@ export function checkDerivedNames(settingOf: Partial<Record<keyof AsyncmqSetting
   for (const [key, table] of Object.entries(settingOf) as [keyof AsyncmqSettings, PgTable][]) {
     const shape = describeTable(table);
     const names = relationNames(shape);
-    const longest = names.reduce((a, b) => (Buffer.byteLength(b) > Buffer.byteLength(a) ? b : a));
-    const extra = Buffer.byteLength(longest) - Buffer.byteLength(shape.name);
-    if (Buffer.byteLength(longest) > MAX_IDENTIFIER_BYTES) {
+    const longest = names.reduce((a, b) => (byteLength(b) > byteLength(a) ? b : a));
+    const extra = byteLength(longest) - byteLength(shape.name);
+    if (byteLength(longest) > MAX_IDENTIFIER_BYTES) {
       throw new AsyncmqPostgresError(
         'ASYNCMQ_INVALID_NAME',
-        `${describeSetting(key)} is ${Buffer.byteLength(shape.name)} bytes long, so the name ${longest} derived from it ` +
+        `${describeSetting(key)} is ${byteLength(shape.name)} bytes long, so the name ${longest} derived from it ` +
           `would exceed Postgres's ${MAX_IDENTIFIER_BYTES}-byte limit and be truncated; use at most ${MAX_IDENTIFIER_BYTES - extra} bytes`,
         { setting: key },
       );

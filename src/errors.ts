@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   ASYNCMQ_UPGRADE_REQUIRED: 'database',
   ASYNCMQ_SCHEMA_NEWER: 'database',
   ASYNCMQ_SCHEMA_MIXED: 'database',
+  ASYNCMQ_SCHEMA_INCOMPLETE: 'database',
   ASYNCMQ_NAME_CONFLICT: 'database',
   ASYNCMQ_DEPENDENT_OBJECTS: 'database',
   ASYNCMQ_UNKNOWN_ROLE: 'database',

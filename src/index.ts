@@ -11,12 +11,13 @@ export {
   type PrivilegeReport,
   type TableStatus,
 } from './status.js';
-export type { BackendOptions } from './resolve.js';
+export type { AsyncmqSchemaTables, BackendOptions } from './resolve.js';
 export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';
 export {
   DEFAULT_NAMES,
   ENV_VARS,
   INDEX_PROFILES,
+  namesFromEnv,
   type AsyncmqNames,
   type AsyncmqSettings,
   type IndexProfile,

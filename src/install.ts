@@ -19,6 +19,7 @@
  */
 import type { Sql } from 'postgres';
 import { compareCatalog, missingIndexes, somethingToCreate } from './catalog.js';
+import { AsyncmqPostgresError } from './errors.js';
 import { planInstall } from './ddl.js';
 import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from './detect.js';
 import { drop } from './drop.js';
@@ -44,10 +45,18 @@ export interface InstallOrDropOptions extends BackendOptions {
    * Without it, install refuses such a database with `ASYNCMQ_UPGRADE_REQUIRED`. Default false.
    */
   upgrade?: boolean;
+  /**
+   * Check, and create or change nothing: for an app whose drizzle-kit migrations own the tables.
+   * Fails with `ASYNCMQ_SCHEMA_INCOMPLETE` when something the tables declare is missing (the
+   * migrations have not run), and with the install's own errors when a table breaks AsyncMQ or
+   * holds another schema version. Differences AsyncMQ works with pass. Takes no lock: one
+   * catalog read. Default false.
+   */
+  verifyOnly?: boolean;
 }
 
 export interface PostgresBackendReport {
-  action: 'install' | 'drop';
+  action: 'install' | 'drop' | 'verify';
   /** The namespace the tables live in. */
   namespace: string;
   /** What this call created, in order: `schema x`, `table x.y`, `index x.z`. */
@@ -66,11 +75,52 @@ export interface PostgresBackendReport {
 export async function installOrDropPostgresBackend(options: InstallOrDropOptions = {}): Promise<PostgresBackendReport> {
   const backend = resolveBackend(options);
   const connection = resolveBackendConnection(options, backend.settings);
+  if (options.verifyOnly && (options.drop || options.upgrade || options.concurrentIndexes)) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_SETTING',
+      'verifyOnly changes nothing, so it cannot go with drop, upgrade or concurrentIndexes',
+      { setting: 'verifyOnly' },
+    );
+  }
   return withPool(connection, backend, async (sql, run) => {
+    if (options.verifyOnly) return verify(sql, backend, run);
     if (!options.drop) return install(sql, backend, run, { concurrentIndexes: options.concurrentIndexes === true, upgrade: options.upgrade === true });
     const { namespace, dropped, kept } = await drop(sql, backend, run);
     return { action: 'drop', namespace, created: [], dropped, pendingIndexes: [], ...(kept.length ? { kept } : {}) };
   });
+}
+
+/**
+ * The check-only mode: what install would refuse is refused the same way, and anything it would
+ * create is reported as missing instead, since whoever owns the tables (the app's migrations)
+ * must create it.
+ */
+async function verify(sql: Sql, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {
+  const { shapes } = backend;
+  const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
+  const namespace = namespaceOf(state);
+  const statuses = compareCatalog(shapes, state);
+  if (statuses.some((t) => t.status === 'different')) {
+    const match = detectVersion(backend, state);
+    refuseOtherVersion(verdictFor(backend.version, statuses, match), backend.version, match, state.namespace);
+  }
+  refuseUnusable(statuses.filter((t) => t.status === 'different'), state, 'install');
+  const missing = [
+    ...(state.namespaceExists ? [] : [`schema ${namespace}`]),
+    ...statuses.flatMap((t) =>
+      t.status === 'missing'
+        ? [`table ${namespace}.${t.name}`]
+        : t.items.filter((i) => i.status === 'missing' || i.status === 'invalid' || i.status === 'conflict').map((i) => `${i.kind} ${namespace}.${i.name}${i.status === 'missing' ? '' : ` (${i.status})`}`),
+    ),
+  ];
+  if (missing.length > 0) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_SCHEMA_INCOMPLETE',
+      `the database lacks what the AsyncMQ tables declare: ${missing.join(', ')}. verifyOnly creates nothing: apply the migrations ` +
+        'that hold these tables (drizzle-kit migrate), or let the installer own them (without verifyOnly)',
+    );
+  }
+  return { action: 'verify', namespace, created: [], dropped: [], pendingIndexes: [] };
 }
 
 async function install(

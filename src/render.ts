@@ -18,6 +18,8 @@ export interface RenderSqlOptions {
   from?: string;
   settings?: BackendOptions['settings'];
   env?: BackendOptions['env'];
+  /** The tables, as `createAsyncmqSchema` returned them (see `BackendOptions.schema`). */
+  schema?: BackendOptions['schema'];
 }
 
 /** The DDL statements, in order: what a DBA reviews or runs by hand, inside one transaction. */

@@ -4,24 +4,47 @@
  * disagree about which tables they mean.
  */
 import { createHash } from 'node:crypto';
-import { describeTables, type TableShape } from './ddl.js';
+import { getTableConfig, type PgSchema, type PgTable } from 'drizzle-orm/pg-core';
+import { describeTable, describeTables, tablesOf, type TableShape } from './ddl.js';
 import { AsyncmqPostgresError } from './errors.js';
 import { resolveConnection, type Connection } from './connection.js';
 import { createAsyncmqSchema } from './tables.js';
 import {
+  describeSetting,
   ENV_VARS,
   PAUSED_QUEUES_TABLE_NAME,
   lockTimeoutOf,
   pickNames,
   resolveNames,
   resolveSettings,
+  type AsyncmqNames,
   type AsyncmqSettings,
   type PoolOptions,
   type ResolvedNames,
 } from './settings.js';
-import { SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
+import { parseSchemaVersion, SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
+
+/**
+ * The tables as `createAsyncmqSchema` returned them (or the `./schema` entry's `asyncmq01` ...
+ * `asyncmq09`): the very objects the app's drizzle-kit sees.
+ */
+export interface AsyncmqSchemaTables {
+  jobs: PgTable;
+  repeatables: PgTable;
+  cancelledJobs: PgTable;
+  workersHeartbeat?: PgTable | undefined;
+  pausedQueues?: PgTable | undefined;
+  pgSchema?: PgSchema<string> | undefined;
+}
 
 export interface BackendOptions {
+  /**
+   * The tables to install, check or drop, as the app's Drizzle schema holds them
+   * (`createAsyncmqSchema(...)`). Their names, namespace, schema version and index profile are
+   * the call's; a naming setting (in `settings` or the environment) that says otherwise is
+   * refused, so the app's queries, its migrations and this call cannot mean different tables.
+   */
+  schema?: AsyncmqSchemaTables;
   /** Postgres URL; overrides `settings.asyncmqPostgresBackendUrl` and `ASYNCMQ_POSTGRES_BACKEND_URL`. */
   connectionString?: string;
   /** Per-call settings; each one not given here falls back to its `ASYNCMQ_*` environment variable. */
@@ -35,7 +58,7 @@ export interface BackendOptions {
   [poolOption: string]: unknown;
 }
 
-const OWN_KEYS = new Set(['connectionString', 'settings', 'env', 'drop', 'concurrentIndexes', 'upgrade']);
+const OWN_KEYS = new Set(['connectionString', 'settings', 'env', 'schema', 'drop', 'concurrentIndexes', 'upgrade', 'verifyOnly']);
 
 export interface ResolvedBackend {
   settings: AsyncmqSettings;
@@ -54,9 +77,9 @@ export interface ResolvedBackend {
   catalogTables: string[];
 }
 
-export function resolveBackend(options: Pick<BackendOptions, 'settings' | 'env'> = {}): ResolvedBackend {
+export function resolveBackend(options: Pick<BackendOptions, 'settings' | 'env' | 'schema'> = {}): ResolvedBackend {
   const settings = resolveSettings(options.settings, options.env ?? process.env);
-  const names = resolveNames(pickNames(settings));
+  const names = options.schema ? namesOfSchema(options.schema, settings, options.settings ?? {}) : resolveNames(pickNames(settings));
   const shapes = describeTables(createAsyncmqSchema(names), names.postgresSchema);
   const others = new Map<SchemaVersion, TableShape[] | undefined>([[names.postgresSchemaVersion, shapes]]);
   // Built on demand: a no-op install, the common case, needs only the configured version.
@@ -86,6 +109,76 @@ export function resolveBackend(options: Pick<BackendOptions, 'settings' | 'env'>
       PAUSED_QUEUES_TABLE_NAME,
     ],
   };
+}
+
+/**
+ * The names, namespace, version and profile of tables the factory made, read back from the
+ * tables themselves (so a set rebuilt or spread by the app works as well), checked against the
+ * settings, and against the factory: tables it would not make the same way are refused, since
+ * install would create what the app's migrations do not.
+ */
+function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, given: AsyncmqSettings): ResolvedNames {
+  const invalid = (why: string) =>
+    new AsyncmqPostgresError('ASYNCMQ_INVALID_SETTING', `schema ${why}`, { setting: 'schema' });
+  const set = schema as unknown as Record<string, unknown>;
+  const table = (key: keyof AsyncmqSchemaTables) => tablesOf({ [key]: set[key] })[0];
+  const jobs = table('jobs');
+  const repeatables = table('repeatables');
+  const cancelledJobs = table('cancelledJobs');
+  if (!jobs || !repeatables || !cancelledJobs) {
+    throw invalid('must be the tables createAsyncmqSchema() returns: jobs, repeatables and cancelledJobs at least');
+  }
+  const heartbeat = table('workersHeartbeat');
+  const jobsShape = describeTable(jobs);
+  const fromTables: AsyncmqNames = {
+    postgresJobsTableName: jobsShape.name,
+    postgresRepeatablesTableName: getTableConfig(repeatables).name,
+    postgresCancelledJobsTableName: getTableConfig(cancelledJobs).name,
+    ...(heartbeat ? { postgresWorkersHeartbeatTableName: getTableConfig(heartbeat).name } : {}),
+    ...(jobsShape.schema ? { postgresSchema: jobsShape.schema } : {}),
+    postgresIndexes: jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_dequeue`) ? 'queue' : 'seed',
+    postgresSchemaVersion: table('pausedQueues')
+      ? '0.9'
+      : !heartbeat
+        ? '0.1'
+        : jobsShape.constraints.some((c) => c.kind !== 'PRIMARY KEY' && c.columns.join() === 'queue_name,job_id')
+          ? '0.8'
+          : '0.2',
+  };
+
+  // A naming setting that says otherwise: the call, or the environment, means other tables.
+  const configured = pickNames(settings);
+  for (const [key, value] of Object.entries(configured) as [keyof AsyncmqNames, string][]) {
+    const ours = fromTables[key];
+    if (ours === undefined && key === 'postgresWorkersHeartbeatTableName') continue; // a version without that table
+    const same =
+      key === 'postgresSchemaVersion'
+        ? parseSchemaVersion(value, describeSetting(key), key) === ours
+        : key === 'postgresSchema'
+          ? (value === 'public' ? undefined : value) === ours
+          : value === ours;
+    if (!same) {
+      const source = given[key] !== undefined ? `settings.${key}` : ENV_VARS[key];
+      throw new AsyncmqPostgresError(
+        'ASYNCMQ_INVALID_SETTING',
+        `${source} is ${JSON.stringify(value)}, but the tables passed as schema have ${ours === undefined ? 'none' : JSON.stringify(ours)}; ` +
+          'the tables decide: remove the setting, or build the tables with it (createAsyncmqSchema)',
+        { setting: key },
+      );
+    }
+  }
+
+  const names = resolveNames({ ...pickNames(settings), ...fromTables });
+  const byName = (shapes: TableShape[]) => JSON.stringify([...shapes].sort((a, b) => a.name.localeCompare(b.name)));
+  const expected = byName(describeTables(createAsyncmqSchema(names), names.postgresSchema));
+  const actual = byName(describeTables(schema, names.postgresSchema));
+  if (actual !== expected) {
+    throw invalid(
+      `holds tables that createAsyncmqSchema(${JSON.stringify(fromTables)}) would not make (changed or hand-written tables); ` +
+        'pass the tables the factory returned',
+    );
+  }
+  return names;
 }
 
 /** Every version's shapes for one backend's names, oldest first, skipping those the names cannot have. */

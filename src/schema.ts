@@ -1,34 +1,32 @@
 /**
- * The `asyncmq-postgres/schema` entry: the table factory, and the tables built once, at
- * import, from the `ASYNCMQ_*` environment (names and schema version), so `ASYNCMQ_POSTGRES_JOBS_TABLE_NAME=x npx
- * drizzle-kit generate` follows the names. Apps re-export this from their own Drizzle schema;
- * drizzle-kit loads it through a CommonJS require hook, so no top-level await, and nothing here
- * imports postgres.js or drizzle-kit.
+ * The `asyncmq-postgres/schema` entry: static, like any Drizzle schema. It reads no environment
+ * and needs no Node global (no `process`, no `Buffer`), so what drizzle-kit sees at build time is
+ * what the app queries at run time, and it loads wherever drizzle-orm does.
+ *
+ * The tables here have the default names. Anything else (names, a namespace, an index profile,
+ * a schema version) is given in code to `createAsyncmqSchema`; whoever wants the `ASYNCMQ_*`
+ * environment asks the main entry for it (`createAsyncmqSchema(namesFromEnv())`).
+ *
+ * drizzle-kit loads this through a CommonJS require hook, so no top-level await, and nothing
+ * here imports postgres.js or drizzle-kit.
  */
-import { pgSchema } from 'drizzle-orm/pg-core';
-import { namesFromEnv, resolveNames } from './settings.js';
 import { createAsyncmqSchema } from './tables.js';
 
-const names = resolveNames(namesFromEnv());
-const fromEnv = createAsyncmqSchema(names);
+/** AsyncMQ 0.1's schema (the seed's three tables) under the default names: what the exports below are. */
+export const asyncmq01 = createAsyncmqSchema({ postgresSchemaVersion: '0.1' });
+/** AsyncMQ 0.2 to 0.7's schema under the default names: adds `workersHeartbeat`. */
+export const asyncmq02 = createAsyncmqSchema({ postgresSchemaVersion: '0.2' });
+/** AsyncMQ 0.8's schema under the default names: the jobs table's unique key is `(queue_name, job_id)`. */
+export const asyncmq08 = createAsyncmqSchema({ postgresSchemaVersion: '0.8' });
+/** AsyncMQ 0.9's schema under the default names: adds `pausedQueues`. */
+export const asyncmq09 = createAsyncmqSchema({ postgresSchemaVersion: '0.9' });
 
-/**
- * The namespace named by ASYNCMQ_POSTGRES_SCHEMA, if any: drizzle-kit creates a schema only
- * when its pgSchema object is exported, so apps that re-export this entry get it too.
- */
-export const asyncmqPostgresSchema =
-  names.postgresSchema && names.postgresSchema !== 'public' ? pgSchema(names.postgresSchema) : undefined;
-
-/** The jobs table, named by the `ASYNCMQ_*` environment at import (default `asyncmq_jobs`). */
-export const asyncmqJobs = fromEnv.jobs;
-/** The repeatables table, named by the environment at import (default `asyncmq_repeatables`). */
-export const asyncmqRepeatables = fromEnv.repeatables;
-/** The cancelled-jobs table, named by the environment at import (default `asyncmq_cancelled_jobs`). */
-export const asyncmqCancelledJobs = fromEnv.cancelledJobs;
-/** The workers' heartbeat table, when ASYNCMQ_POSTGRES_SCHEMA_VERSION is 0.2 or newer. */
-export const asyncmqWorkersHeartbeat = fromEnv.workersHeartbeat;
-/** `asyncmq_paused_queues`, when ASYNCMQ_POSTGRES_SCHEMA_VERSION is 0.9. */
-export const asyncmqPausedQueues = fromEnv.pausedQueues;
+/** `asyncmq_jobs` (AsyncMQ 0.1's schema, default names). */
+export const asyncmqJobs = asyncmq01.jobs;
+/** `asyncmq_repeatables` (AsyncMQ 0.1's schema, default names). */
+export const asyncmqRepeatables = asyncmq01.repeatables;
+/** `asyncmq_cancelled_jobs` (AsyncMQ 0.1's schema, default names). */
+export const asyncmqCancelledJobs = asyncmq01.cancelledJobs;
 
 export type AsyncmqJob = typeof asyncmqJobs.$inferSelect;
 export type NewAsyncmqJob = typeof asyncmqJobs.$inferInsert;
@@ -36,4 +34,5 @@ export type AsyncmqRepeatable = typeof asyncmqRepeatables.$inferSelect;
 export type AsyncmqCancelledJob = typeof asyncmqCancelledJobs.$inferSelect;
 
 export * from './tables.js';
+export { SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
 export type { AsyncmqNames, IndexProfile } from './settings.js';

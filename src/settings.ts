@@ -81,6 +81,15 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 /** Postgres's limit on identifiers, in bytes; longer names are silently truncated. */
 export const MAX_IDENTIFIER_BYTES = 63;
 
+const utf8 = new TextEncoder();
+/**
+ * A name's length in UTF-8 bytes, as Postgres counts it. TextEncoder rather than Node's Buffer:
+ * the `./schema` entry reaches this, and must load wherever drizzle-orm does.
+ */
+export function byteLength(name: string): number {
+  return utf8.encode(name).length;
+}
+
 /** How a setting is named in messages: both the option and the environment variable. */
 export function describeSetting(key: keyof AsyncmqSettings): string {
   return `${key} (${ENV_VARS[key]})`;
@@ -121,8 +130,8 @@ export function validateIdentifier(key: keyof AsyncmqSettings, value: unknown): 
   }
   const keyword = KEYWORDS.get(value);
   if (keyword) fail(`is ${shown}, ${keyword}: AsyncMQ writes the name unquoted into its SQL, where it is a syntax error`);
-  if (Buffer.byteLength(value) > MAX_IDENTIFIER_BYTES) {
-    fail(`is ${Buffer.byteLength(value)} bytes long; Postgres truncates names over ${MAX_IDENTIFIER_BYTES} bytes`);
+  if (byteLength(value) > MAX_IDENTIFIER_BYTES) {
+    fail(`is ${byteLength(value)} bytes long; Postgres truncates names over ${MAX_IDENTIFIER_BYTES} bytes`);
   }
   if (key === 'postgresSchema') {
     if (value.startsWith('pg_')) fail(`is ${shown}: names starting with pg_ are reserved for Postgres's system schemas`);

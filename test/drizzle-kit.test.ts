@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const drizzleOrmVersion: string = JSON.parse(readFileSync(join(root, 'node_modules/drizzle-orm/package.json'), 'utf8')).version;
 
 /** Runs drizzle-kit with no terminal and no input (it would wait for an answer forever), bounded in time. */
 function drizzleKit(args: string[], env: Record<string, string>, cwd = root): Promise<{ code: number | null; output: string }> {
@@ -83,12 +85,15 @@ test('push into a namespace of its own: beside the app, the same catalog as inst
   assert.deepEqual(await snapshot(db.sql, 'asyncmq'), await snapshot(reference.sql, 'asyncmq'));
 });
 
-test("the committed migrations of each version through drizzle-orm's migrator give the installer's catalog; the paths do not mix", async () => {
+// drizzle-orm 1.0's migrator reads drizzle-1.0/ (drizzle-kit 1.0's folder format) and refuses drizzle/.
+const artifacts = drizzleOrmVersion.startsWith('0.') ? 'drizzle' : 'drizzle-1.0';
+
+test(`the committed ${artifacts}/<version> migrations through drizzle-orm ${drizzleOrmVersion}'s migrator give the installer's catalog; the paths do not mix`, async () => {
   for (const version of SCHEMA_VERSIONS) {
     const migrated = await createDatabase();
     const client = postgres(migrated.url, { max: 1, onnotice: () => {} });
     try {
-      await migrate(drizzle(client), { migrationsFolder: join(root, 'drizzle', version), migrationsTable: '__asyncmq_postgres_migrations', migrationsSchema: 'drizzle' });
+      await migrate(drizzle({ client }), { migrationsFolder: join(root, artifacts, version), migrationsTable: '__asyncmq_postgres_migrations', migrationsSchema: 'drizzle' });
     } finally {
       await client.end();
     }
@@ -97,14 +102,14 @@ test("the committed migrations of each version through drizzle-orm's migrator gi
     assert.deepEqual(await snapshot(migrated.sql), await snapshot(installed.sql), version);
   }
 
-  const migrationsFolder = join(root, 'drizzle', '0.1');
+  const migrationsFolder = join(root, artifacts, '0.1');
   const installed = await createDatabase();
   await installOrDropPostgresBackend({ connectionString: installed.url, env: {} });
   // drizzle-kit's SQL is plain CREATE TABLE: migrating a database the startup call installed fails.
   const mixed = postgres(installed.url, { max: 1, onnotice: () => {} });
   try {
     await assert.rejects(
-      migrate(drizzle(mixed), { migrationsFolder, migrationsTable: '__asyncmq_postgres_migrations', migrationsSchema: 'drizzle' }),
+      migrate(drizzle({ client: mixed }), { migrationsFolder, migrationsTable: '__asyncmq_postgres_migrations', migrationsSchema: 'drizzle' }),
       (error: Error) => {
         assert.match(String((error.cause as Error)?.message), /relation "asyncmq_cancelled_jobs" already exists/);
         return true;
@@ -115,28 +120,32 @@ test("the committed migrations of each version through drizzle-orm's migrator gi
   }
 });
 
-test('generate follows the ASYNCMQ_* names and index profile; with none it reproduces the committed drizzle/', async () => {
+test(`generate follows the ASYNCMQ_* names and index profile; with none it reproduces the committed ${artifacts}/`, async () => {
+  // drizzle-kit 1.0 writes its own folder format, through its own config.
+  const config = artifacts === 'drizzle' ? [] : ['--config', 'drizzle-1.config.ts'];
   const copy = await mkdtemp(join(tmpdir(), 'asyncmq-kit-'));
   try {
-    for (const entry of ['drizzle.config.ts', 'src', 'scripts', 'drizzle', 'package.json', 'tsconfig.json']) {
+    for (const entry of ['drizzle.config.ts', 'drizzle-1.config.ts', 'src', 'scripts', artifacts, 'package.json', 'tsconfig.json']) {
       await cp(join(root, entry), join(copy, entry), { recursive: true });
     }
     await symlink(join(root, 'node_modules'), join(copy, 'node_modules'));
-    const same = await drizzleKit(['generate'], {}, copy);
+    const same = await drizzleKit(['generate', ...config], {}, copy);
     assert.match(same.output, /No schema changes/, same.output);
 
     // From empty: against the committed snapshot, a new name is a rename, and drizzle-kit asks.
-    await rm(join(copy, 'drizzle'), { recursive: true });
-    const custom = await drizzleKit(['generate', '--name', 'custom'], { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'my_jobs', ASYNCMQ_POSTGRES_SCHEMA: 'queue', ASYNCMQ_POSTGRES_INDEXES: 'queue' }, copy);
+    await rm(join(copy, artifacts), { recursive: true });
+    const custom = await drizzleKit(['generate', ...config, '--name', 'custom'], { ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'my_jobs', ASYNCMQ_POSTGRES_SCHEMA: 'queue', ASYNCMQ_POSTGRES_INDEXES: 'queue' }, copy);
     assert.equal(custom.code, 0, custom.output);
-    const file = (await readdir(join(copy, 'drizzle', '0.1'))).find((f) => f.endsWith('_custom.sql'));
+    // 0.x: NNNN_custom.sql; 1.0: <stamp>_custom/migration.sql.
+    const file = (await readdir(join(copy, artifacts, '0.1'), { recursive: true })).find((f) => /_custom(\.sql|\/migration\.sql)$/.test(f));
     assert.ok(file, custom.output);
-    const text = await readFile(join(copy, 'drizzle', '0.1', file), 'utf8');
+    const text = await readFile(join(copy, artifacts, '0.1', file), 'utf8');
     assert.match(text, /CREATE SCHEMA "queue";/);
     assert.match(text, /CREATE TABLE "queue"\."my_jobs"/);
-    assert.match(text, /CONSTRAINT "my_jobs_job_id_key" UNIQUE\("job_id"\)/);
+    // 0.x: a table constraint; 1.0: the column's.
+    assert.match(text, /CONSTRAINT "my_jobs_job_id_key" UNIQUE(\("job_id"\)|,)/);
     assert.match(text, /CREATE INDEX "idx_my_jobs_delay_until" ON "queue"\."my_jobs"/);
-    assert.match(text, /CREATE INDEX "idx_my_jobs_dequeue" ON "queue"\."my_jobs" USING btree \("queue_name","status","created_at"\)/);
+    assert.match(text, /CREATE INDEX "idx_my_jobs_dequeue" ON "queue"\."my_jobs" (USING btree )?\("queue_name","status","created_at"\)/);
   } finally {
     await rm(copy, { recursive: true, force: true });
   }

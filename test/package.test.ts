@@ -1,82 +1,63 @@
 /**
- * The package as npm would ship it: packed, unpacked into a sample app's node_modules, and
- * used there. The example app (examples/drizzle-app) type-checks under strict TypeScript 5 and 7,
- * and its drizzle-kit, loading the schema through its CommonJS require hook, sees the tables.
+ * The package as npm would ship it: packed, unpacked into the two example apps' node_modules,
+ * and type-checked there, typed joins between its tables and the app's included, under strict
+ * TypeScript 5 and 7 against the packed types (on the drizzle-orm line of
+ * ASYNCMQ_TEST_DRIZZLE_MODULES, see support/apps.ts). test/examples.test.ts runs the same apps
+ * with drizzle-kit against a real Postgres.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { EXAMPLES, root, setUpApp, typecheck } from './support/apps.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-let app: string;
+let work: string;
 let files: string[];
+const apps: string[] = [];
 
 before(async () => {
-  app = await mkdtemp(join(tmpdir(), 'asyncmq-app-'));
-  await cp(join(root, 'examples/drizzle-app'), app, { recursive: true });
+  work = await mkdtemp(join(tmpdir(), 'asyncmq-packed-'));
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', app], { cwd: root, encoding: 'utf8' }));
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
   files = packed[0].files.map((f: { path: string }) => f.path);
-  const target = join(app, 'node_modules/asyncmq-postgres');
-  await mkdir(target, { recursive: true });
-  execFileSync('tar', ['-xzf', join(app, packed[0].filename), '-C', target, '--strip-components=1']);
-  // The app's own dependencies, from this checkout's node_modules.
-  for (const dep of ['drizzle-orm', 'drizzle-kit', 'postgres']) {
-    await symlink(join(root, 'node_modules', dep), join(app, 'node_modules', dep));
+  for (const example of Object.values(EXAMPLES)) {
+    apps.push(await setUpApp(work, example, (target) => {
+      execFileSync('tar', ['-xzf', join(work, packed[0].filename), '-C', target, '--strip-components=1']);
+    }));
   }
 });
 
-after(() => rm(app, { recursive: true, force: true }));
+after(() => rm(work, { recursive: true, force: true }));
 
 test('the tarball holds the built code, drizzle/, the license and the bin, and no sources or tests', () => {
   for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.js', 'dist/schema.d.ts', 'dist/bin.js', 'drizzle/0.1/0000_init.sql', 'drizzle/0.9/0000_init.sql', 'drizzle/0.9/meta/_journal.json', 'LICENSE', 'package.json']) {
     assert.ok(files.includes(file), `${file} is packed`);
   }
+  assert.ok(files.some((f) => /^drizzle-1\.0\/0\.9\/\d+_init\/migration\.sql$/.test(f)), 'drizzle-1.0/ is packed');
   assert.deepEqual(files.filter((f) => /^(src|test|bench|scripts|examples)\//.test(f)), []);
 });
 
-// Consumers are mostly on TypeScript 5.x; 7 is the newest major. The packed types must serve both.
+// Consumers are mostly on TypeScript 5.x; 7 is the newest major. The packed types must serve both,
+// typed joins between the package's tables and the app's included (types-check.ts).
 for (const [pkg, major] of [['typescript', '5'], ['typescript7', '7']] as const) {
-  test(`the example app type-checks under strict TypeScript ${major} against the packed types`, () => {
-    const tsc = join(root, 'node_modules', pkg, 'bin/tsc');
-    assert.match(execFileSync(process.execPath, [tsc, '--version'], { encoding: 'utf8' }), new RegExp(`Version ${major}\\.`));
-    const result = spawnSync(process.execPath, [tsc, '-p', app], { encoding: 'utf8' });
-    assert.equal(result.status, 0, result.stdout + result.stderr);
+  test(`both example apps type-check under strict TypeScript ${major} against the packed types`, () => {
+    for (const app of apps) {
+      const result = typecheck(app, pkg);
+      assert.equal(result.major, major);
+      assert.equal(result.status, 0, result.output);
+    }
   });
 }
 
-test("the app's drizzle-kit generate sees the three tables, and follows the ASYNCMQ_* names", async () => {
-  const kit = (env: Record<string, string>) =>
-    spawnSync(join(app, 'node_modules/drizzle-kit/bin.cjs'), ['generate'], { cwd: app, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  const sqlFiles = async () => (await readdir(join(app, 'drizzle'))).filter((f) => f.endsWith('.sql'));
-
-  const plain = kit({});
-  assert.equal(plain.status, 0, plain.stdout + plain.stderr);
-  const [first] = await sqlFiles();
-  const text = await readFile(join(app, 'drizzle', first!), 'utf8');
-  for (const table of ['users', 'asyncmq_jobs', 'asyncmq_repeatables', 'asyncmq_cancelled_jobs']) assert.match(text, new RegExp(`CREATE TABLE "${table}"`));
-
-  await rm(join(app, 'drizzle'), { recursive: true });
-  const custom = kit({ ASYNCMQ_POSTGRES_JOBS_TABLE_NAME: 'app_jobs', ASYNCMQ_POSTGRES_CANCELLED_JOBS_TABLE_NAME: 'app_cancelled' });
-  assert.equal(custom.status, 0, custom.stdout + custom.stderr);
-  const customText = await readFile(join(app, 'drizzle', (await sqlFiles())[0]!), 'utf8');
-  assert.match(customText, /CREATE TABLE "app_jobs"/);
-  assert.match(customText, /CREATE TABLE "app_cancelled"/);
-  assert.match(customText, /CREATE INDEX "idx_app_jobs_status" ON "app_jobs"/);
-  assert.doesNotMatch(customText, /asyncmq_jobs/);
-});
-
 test('the schema entry loads under require() and imports neither postgres.js nor drizzle-kit', async () => {
-  const loaded = spawnSync(process.execPath, ['-e', "const s = require('asyncmq-postgres/schema'); console.log(Object.keys(s).sort().join(','))"], { cwd: app, encoding: 'utf8' });
+  const loaded = spawnSync(process.execPath, ['-e', "const s = require('asyncmq-postgres/schema'); console.log(Object.keys(s).sort().join(','))"], { cwd: apps[0], encoding: 'utf8' });
   assert.equal(loaded.status, 0, loaded.stderr);
-  assert.match(loaded.stdout, /asyncmqCancelledJobs,asyncmqJobs,.*asyncmqRepeatables,asyncmqWorkersHeartbeat,createAsyncmqSchema/);
+  assert.match(loaded.stdout, /asyncmq01,asyncmq02,asyncmq08,asyncmq09,asyncmqCancelledJobs,asyncmqJobs,asyncmqRepeatables,createAsyncmqSchema/);
 
-  // Walk the entry's import graph inside the package: only drizzle-orm and node: built-ins leave it.
-  const dist = join(app, 'node_modules/asyncmq-postgres/dist');
+  // Walk the entry's import graph inside the package: only drizzle-orm leaves it.
+  const dist = join(apps[0]!, 'node_modules/asyncmq-postgres/dist');
   const seen = new Set<string>();
   const outside = new Set<string>();
   const visit = async (file: string) => {

@@ -22,11 +22,11 @@ if (!url) {
 
 const env: NodeJS.ProcessEnv = { ...process.env, ASYNCMQ_TEST_DATABASE_URL: url };
 // The tests must not pick up a developer's own configuration.
-for (const key of Object.keys(env)) if (key.startsWith('ASYNCMQ_') && key !== 'ASYNCMQ_TEST_DATABASE_URL') delete env[key];
+for (const key of Object.keys(env)) if (key.startsWith('ASYNCMQ_') && !key.startsWith('ASYNCMQ_TEST_')) delete env[key];
 
 let code = 1;
 try {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=60000', ...files], { stdio: 'inherit', env });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], { stdio: 'inherit', env });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
