@@ -95,7 +95,8 @@ export interface NodePostgresClient {
 export interface PgliteClient {
   query(query: string, params?: never[], options?: never): Promise<unknown>;
   exec(query: string, options?: never): Promise<unknown>;
-  transaction(callback: (tx: never) => Promise<unknown>): Promise<unknown>;
+  // any: PGlite's transaction() is generic over its callback's result.
+  transaction(callback: (tx: any) => Promise<unknown>): Promise<unknown>;
 }
 
 /** A raw client the package can use: postgres.js, node-postgres or PGlite. */
