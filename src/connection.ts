@@ -4,11 +4,11 @@
  * Everything here that can be wrong with the input is checked before a socket is opened, and
  * every message is built from parts that cannot hold the password.
  *
- * postgres.js is loaded here, on the URL path only, and not before a URL is used: an app that
- * passes its own connection (`db`, `client`) needs no postgres.js installed.
+ * postgres.js is loaded on the URL path only, and not before a URL is used (load-postgres.ts): an
+ * app that passes its own connection (`db`, `client`) needs no postgres.js installed.
  */
-import type postgres from 'postgres';
 import { AsyncmqPostgresError, redact, redactError, type AsyncmqErrorCode, type Secrets } from './errors.js';
+import { loadPostgres, type PostgresFactory } from './load-postgres.js';
 import { ENV_VARS, type PoolOptions } from './settings.js';
 
 /** Where a call's statements go and as whom, as messages name it, and what to redact from them. */
@@ -30,33 +30,6 @@ export type DriverOptions = Record<string, unknown>;
 export interface Connection extends Endpoint {
   url: string;
   options: DriverOptions;
-}
-
-/** postgres.js's `postgres()`. */
-export type PostgresFactory = typeof postgres;
-
-let loading: Promise<PostgresFactory> | undefined;
-
-/**
- * postgres.js, imported on first use. Missing, it is a configuration error that says what to
- * install: postgres.js is an optional peer dependency, needed only for a URL and the CLI.
- */
-export function loadPostgres(): Promise<PostgresFactory> {
-  loading ??= import('postgres').then(
-    (module) => module.default,
-    (error: unknown) => {
-      loading = undefined;
-      const code = (error as { code?: unknown } | null)?.code;
-      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
-      throw new AsyncmqPostgresError(
-        'ASYNCMQ_USAGE',
-        'a database URL needs postgres.js, which is not installed: `npm install postgres` (version 3.4.9 or a later 3.x), ' +
-          "or pass your app's own connection as db or client",
-        { cause: error },
-      );
-    },
-  );
-  return loading;
 }
 
 /** Connect timeout in seconds where none is given (postgres.js's own default is 30). */

@@ -28,7 +28,8 @@
 import { Socket } from 'node:net';
 import type postgres from 'postgres';
 import type { Sql } from 'postgres';
-import type { DriverOptions, PostgresFactory } from './connection.js';
+import type { DriverOptions } from './connection.js';
+import type { PostgresFactory } from './load-postgres.js';
 
 export interface OneConnection {
   /** The call's pool of one connection. */

@@ -16,7 +16,8 @@
  * so no named statement is left on the app's connections.
  */
 import type { Sql } from 'postgres';
-import { loadPostgres, type Connection, type DriverOptions, type Endpoint, type PostgresFactory } from '../connection.js';
+import type { Connection, DriverOptions, Endpoint } from '../connection.js';
+import { loadPostgres, type PostgresFactory } from '../load-postgres.js';
 import { openSession, type OneConnection } from '../session.js';
 import { deferredFailure } from './failure.js';
 import { plainSession } from './plain.js';
