@@ -146,19 +146,20 @@ test('a raw postgres.js client with transform and types of its own: the whole li
 });
 
 test('PGlite, through drizzle-orm and raw: the whole life in process, its settings as found, never closed', async () => {
-  for (const wrap of [(client: PGlite): Connection => ({ db: pglite(client) }), (client: PGlite): Connection => ({ client })]) {
-    const client = new PGlite();
-    try {
-      await client.exec("set statement_timeout = '7s'");
-      await lifecycle(wrap(client));
+  const client = new PGlite();
+  try {
+    await client.exec("set statement_timeout = '7s'");
+    // Each life ends with drop, so the second starts on an empty database again.
+    for (const connection of [{ db: pglite(client) }, { client }]) {
+      await lifecycle(connection);
       const [row] = (await client.query<{ timeout: string; locks: number }>(
         "select current_setting('statement_timeout') as timeout, (select count(*)::int from pg_locks where locktype = 'advisory') as locks",
       )).rows;
       assert.deepEqual(row, { timeout: '7s', locks: 0 });
       assert.equal(client.closed, false);
-    } finally {
-      await client.close();
     }
+  } finally {
+    await client.close();
   }
 });
 
