@@ -74,7 +74,7 @@ export async function urlLink(connection: Connection): Promise<Link> {
 }
 
 /** What a client's parsed options say about where it connects, for messages. */
-export function endpointOf(sql: Sql): Endpoint {
+function endpointOf(sql: Sql): Endpoint {
   const o = sql.options as unknown as { host: string[]; port: number[]; path?: string | false; database: string; user: string; pass?: unknown };
   const target = o.path ? `${o.path} (database ${o.database})` : `${o.host.map((h, i) => `${h}:${o.port[i] ?? o.port[0]}`).join(',')}/${o.database}`;
   const passwords = typeof o.pass === 'string' && o.pass !== '' ? [o.pass] : [];
