@@ -3,7 +3,7 @@
  * AsyncMQ's six CREATE ... IF NOT EXISTS statements) through the same driver.
  */
 import postgres, { type Sql } from 'postgres';
-import { installOrDropPostgresBackend } from '../src/index.js';
+import { installOrDropPostgresBackend, type PoolOptions } from '../src/index.js';
 import { seedInstallSql } from '../test/support/seed.js';
 import { counter, step } from './progress.js';
 import { interleave, summarize, type Summary } from './stats.js';
@@ -20,8 +20,9 @@ export async function seedInstall(url: string, options: postgres.Options<Record<
   }
 }
 
-export function oursInstall(url: string, options: Record<string, unknown> = {}) {
-  return installOrDropPostgresBackend({ connectionString: url, env: {}, ...options });
+/** `pool`: postgres.js options for the installer's own connection, as for seedInstall. */
+export function oursInstall(url: string, pool: Record<string, unknown> = {}) {
+  return installOrDropPostgresBackend({ connectionString: url, env: {}, pool: pool as PoolOptions });
 }
 
 /** The least any startup check can do: connect, ask the catalog once, disconnect. */

@@ -384,8 +384,10 @@ async function upgrade(url: string): Promise<{ from: number; to: number; sent: S
     env: {},
     upgrade: true,
     settings: { postgresSchema: NAMESPACE, postgresSchemaVersion: '0.9' },
-    connection: { application_name: APP.upgrade },
-    debug: (connection: number, query: string) => void sent.push({ t: performance.now(), connection, query: query.replace(/\s+/g, ' ').trim(), until: 0 }),
+    pool: {
+      connection: { application_name: APP.upgrade },
+      debug: (connection: number, query: string) => void sent.push({ t: performance.now(), connection, query: query.replace(/\s+/g, ' ').trim(), until: 0 }),
+    },
   });
   const to = performance.now();
   if (report.upgradedFrom !== '0.1') throw new Error(`the upgrade reported upgradedFrom ${String(report.upgradedFrom)}, not 0.1`);

@@ -15,7 +15,8 @@ if (!url) {
   process.exit(1);
 }
 const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 10, fetch_types: false });
-const foreign = await readForeignObjects(sql, shapes).finally(() => sql.end({ timeout: 5 }));
+const read = { unsafe: async (text: string, params?: readonly unknown[]) => sql.unsafe(text, (params ?? []) as never[]).values() };
+const foreign = await readForeignObjects(read, shapes).finally(() => sql.end({ timeout: 5 }));
 if (foreign.length > 0) {
   const namespace = names.postgresSchema ?? 'public';
   console.error(

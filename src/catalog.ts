@@ -6,7 +6,6 @@
  * difference judged by src/drift.ts, is shared by install (which refuses a table only for what
  * breaks AsyncMQ) and by `status` (which reports everything, warnings included).
  */
-import type { Sql } from 'postgres';
 import { constraintDefinition, indexDefinition, qualifiedName, quoteIdent, relationNames, type ConstraintShape, type IndexShape, type TableShape } from './ddl.js';
 import {
   judgeColumn,
@@ -24,6 +23,7 @@ import {
   type Impact,
   type Judgement,
 } from './drift.js';
+import { readJson, readTexts, type Queryable } from './drivers/index.js';
 
 export interface CatalogColumn {
   name: string;
@@ -71,11 +71,14 @@ export interface CatalogState {
 // indexes are marked so they never match a plain one), and defaults are deparsed without
 // their table, which is fine because a column default cannot refer to columns. NOT NULL constraints (contype 'n', a row
 // in pg_constraint from Postgres 18 on) are left out: nullability is compared per column.
+// One JSON document, cast to text: what the driver does with json, bool or column names
+// (drizzle-orm sets its own parsers on a postgres.js client, apps set `transform`) cannot change it.
 const CATALOG_COLUMNS = `
 with ns as (select coalesce($1::text, current_schema()) as name)
-select ns.name as namespace,
-  exists (select 1 from pg_namespace where nspname = ns.name) as namespace_exists,
-  coalesce((
+select json_build_object(
+  'namespace', ns.name,
+  'namespaceExists', exists (select 1 from pg_namespace where nspname = ns.name),
+  'tables', coalesce((
     select json_agg(json_build_object(
       'name', c.relname,
       'oid', c.oid,
@@ -117,7 +120,7 @@ select ns.name as namespace,
     from pg_class c
     join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = ns.name and c.relname = any(string_to_array($2::text, ','))
-  ), '[]') as tables`;
+  ), '[]')`;
 
 /** The namespace (null: the session's current_schema()) and the tables' names, as query parameters. */
 function params(shapes: readonly TableShape[]): [string | null, string] {
@@ -127,7 +130,7 @@ function params(shapes: readonly TableShape[]): [string | null, string] {
 
 // Which relations hold the names the tables would need for their indexes and sequences.
 const RELATIONS_COLUMN = `,
-  coalesce((
+  'relations', coalesce((
     select json_agg(json_build_object('name', r.relname, 'kind', r.relkind, 'owner', coalesce(it.relname, st.relname)))
     from pg_class r
     join pg_namespace n on n.oid = r.relnamespace
@@ -136,10 +139,10 @@ const RELATIONS_COLUMN = `,
     left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
     left join pg_class st on st.oid = d.refobjid
     where n.nspname = ns.name and r.relname = any(string_to_array($3::text, ','))
-  ), '[]') as relations`;
+  ), '[]')`;
 
-const CATALOG_SQL = `${CATALOG_COLUMNS}\nfrom ns`;
-const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN}\nfrom ns`;
+const CATALOG_SQL = `${CATALOG_COLUMNS})::text\nfrom ns`;
+const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN})::text\nfrom ns`;
 
 /**
  * Reads the catalog for these shapes, in one statement (one snapshot). `relations` also reads
@@ -147,17 +150,17 @@ const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN}\nfrom 
  * something is to be created, so a no-op install, the common case at every start, skips it.
  */
 export async function readCatalog(
-  sql: Sql,
+  sql: Queryable,
   shapes: readonly TableShape[],
   options: { relations?: boolean; tables?: readonly string[] } = {},
 ): Promise<CatalogState> {
   // `tables`: more names to read than the shapes', such as every version's tables for the same names.
   const [namespace, names] = params(shapes);
   const tables = options.tables ? [...new Set([...names.split(','), ...options.tables])].join(',') : names;
-  const [row] = options.relations
-    ? await sql.unsafe(CATALOG_WITH_RELATIONS_SQL, [namespace, tables, shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
-    : await sql.unsafe(CATALOG_SQL, [namespace, tables]);
-  return { namespace: row!.namespace, namespaceExists: row!.namespace_exists, tables: row!.tables, relations: row!.relations ?? [] };
+  const state = options.relations
+    ? await readJson<CatalogState>(sql, CATALOG_WITH_RELATIONS_SQL, [namespace, tables, shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
+    : await readJson<Omit<CatalogState, 'relations'>>(sql, CATALOG_SQL, [namespace, tables]);
+  return { relations: [], ...state };
 }
 
 /** Whether anything is missing or INVALID, so that the names it needs are worth checking. */
@@ -403,8 +406,9 @@ export function missingIndexes(shapes: readonly TableShape[], statuses: readonly
  * package's: it reads sequences and enums by schema alone, ignoring `tablesFilter`, so it drops
  * an unrelated sequence (or fails on another table's serial one) and drops unrelated enums.
  */
-export async function readForeignObjects(sql: Sql, shapes: readonly TableShape[]): Promise<string[]> {
-  const rows = await sql.unsafe(
+export async function readForeignObjects(sql: Queryable, shapes: readonly TableShape[]): Promise<string[]> {
+  return readTexts(
+    sql,
     `with ns as (select coalesce($1::text, current_schema()) as name)
      select 'sequence ' || quote_ident(ns.name) || '.' || quote_ident(s.relname) as object
      from pg_class s join pg_namespace n on n.oid = s.relnamespace join ns on n.nspname = ns.name
@@ -419,5 +423,4 @@ export async function readForeignObjects(sql: Sql, shapes: readonly TableShape[]
      order by 1`,
     params(shapes),
   );
-  return rows.map((r) => r.object as string);
 }

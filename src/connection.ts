@@ -3,23 +3,33 @@
  *
  * Everything here that can be wrong with the input is checked before a socket is opened, and
  * every message is built from parts that cannot hold the password.
+ *
+ * postgres.js is loaded on the URL path only, and not before a URL is used (load-postgres.ts): an
+ * app that passes its own connection (`db`, `client`) needs no postgres.js installed.
  */
-import postgres, { type Sql } from 'postgres';
 import { AsyncmqPostgresError, redact, redactError, type AsyncmqErrorCode, type Secrets } from './errors.js';
+import { loadPostgres, type PostgresFactory } from './load-postgres.js';
 import { ENV_VARS, type PoolOptions } from './settings.js';
 
-export interface Connection {
-  url: string;
-  options: postgres.Options<Record<string, never>>;
+/** Where a call's statements go and as whom, as messages name it, and what to redact from them. */
+export interface Endpoint {
   /**
-   * Where postgres.js connects, as it reads the pool options, the URL and PGHOST/PGPORT/
-   * PGDATABASE in that order: `host:port/database`, several hosts comma-separated.
+   * Where the driver connects: `host:port/database`, several hosts comma-separated (for a URL,
+   * as postgres.js reads the pool options, the URL and PGHOST/PGPORT/PGDATABASE in that order).
    */
   target: string;
-  /** The role postgres.js connects as (pool options, URL, PGUSER, the OS user). */
+  /** The role the driver connects as (for a URL: pool options, URL, PGUSER, the OS user). */
   user: string;
   /** Where the password could show in a driver's or server's text. */
   secrets: Secrets;
+}
+
+/** postgres.js's options, as the package passes them to `postgres()`. */
+export type DriverOptions = Record<string, unknown>;
+
+export interface Connection extends Endpoint {
+  url: string;
+  options: DriverOptions;
 }
 
 /** Connect timeout in seconds where none is given (postgres.js's own default is 30). */
@@ -68,7 +78,7 @@ const prepare: PoolOption = { sets: 'whether statements are prepared', accepts: 
  * at all; the timeouts go to setTimeout in seconds, where 0 or null means none). Also AsyncMQ's
  * asyncpg names that have a postgres.js meaning.
  */
-const POOL_OPTIONS: Record<string, PoolOption> = {
+const KNOWN_POOL_OPTIONS = {
   host,
   hostname: host,
   port: { sets: 'the port', accepts: 'a port number from 1 to 65535', valid: isPort },
@@ -114,16 +124,22 @@ const POOL_OPTIONS: Record<string, PoolOption> = {
   onnotice: { sets: 'the notice handler', accepts: 'a function', valid: isFunction },
   onparameter: { sets: 'the parameter handler', accepts: 'a function', valid: isFunction },
   onclose: { sets: 'the close handler', accepts: 'a function', valid: isFunction },
-};
-// These change how rows come back, and the package reads its own catalog queries.
+} satisfies Record<Exclude<keyof PoolOptions, 'min_size'>, PoolOption>;
+const POOL_OPTIONS: Record<string, PoolOption> = KNOWN_POOL_OPTIONS;
+// These only shape the rows a query returns, and this connection returns none to the app.
 const REFUSED: Record<string, string> = {
-  transform: 'it would rename the columns of the catalog queries asyncmq-postgres reads',
-  types: 'it would change how asyncmq-postgres reads its own catalog queries',
+  transform: 'it shapes the rows an app reads, and the connection asyncmq-postgres opens returns none to the app',
+  types: 'it shapes the values an app reads, and the connection asyncmq-postgres opens returns none to the app',
 };
 // AsyncMQ passes asyncpg's pool options; these are renamed to postgres.js's.
 const ASYNCPG_ALIASES: Record<string, string> = { max_size: 'max', timeout: 'connect_timeout' };
 // postgres.js opens connections lazily, so a minimum pool size has nothing to act on.
 const NO_EFFECT = new Set(['min_size']);
+
+/** Whether `name` is a pool option (postgres.js's or asyncpg's), refused ones included. */
+export function isPoolOptionName(name: string): boolean {
+  return Object.hasOwn(POOL_OPTIONS, name) || NO_EFFECT.has(name) || Object.hasOwn(REFUSED, name);
+}
 
 function shown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
@@ -133,11 +149,11 @@ function shown(value: unknown): string {
 }
 
 /** Maps asyncpg names to postgres.js ones and refuses what postgres.js would misuse or silently ignore. */
-export function normalizePoolOptions(given: PoolOptions, source: string): PoolOptions {
+export function normalizePoolOptions(given: object, source: string): DriverOptions {
   const fail = (why: string): never => {
     throw new AsyncmqPostgresError('ASYNCMQ_INVALID_POOL_OPTIONS', `${why} (from ${source})`, { setting: 'asyncmqPostgresPoolOptions' });
   };
-  const out: PoolOptions = {};
+  const out: DriverOptions = {};
   const named = new Map<PoolOption, string>();
   for (const [name, value] of Object.entries(given)) {
     if (value === undefined || NO_EFFECT.has(name)) continue;
@@ -231,7 +247,7 @@ interface DriverReading {
   pass: unknown;
 }
 
-function readByDriver(url: string, options: postgres.Options<Record<string, never>> = {}): DriverReading {
+function readByDriver(postgres: PostgresFactory, url: string, options: DriverOptions = {}): DriverReading {
   return postgres(url, options).options as unknown as DriverReading;
 }
 
@@ -241,10 +257,10 @@ function readByDriver(url: string, options: postgres.Options<Record<string, neve
  * decodes that list, so a password holding `@` and `,` would become host names, looked up in DNS
  * and sent the password. The check compares the two readings rather than looking for characters.
  */
-function refuseMisreading(url: string, parts: UrlParts, secrets: Secrets, invalid: Invalid): void {
+function refuseMisreading(postgres: PostgresFactory, url: string, parts: UrlParts, secrets: Secrets, invalid: Invalid): void {
   let driver: DriverReading;
   try {
-    driver = readByDriver(url);
+    driver = readByDriver(postgres, url);
   } catch (error) {
     const cause = redactError(error, secrets);
     throw invalid('postgres.js fails to read it; percent-encode %, @, :, /, ?, # and , in the user name and password', cause);
@@ -263,11 +279,11 @@ function refuseMisreading(url: string, parts: UrlParts, secrets: Secrets, invali
   }
 }
 
-export function resolveConnection(url: string | undefined, poolOptions: PoolOptions, poolSource: string): Connection {
+export async function resolveConnection(url: string | undefined, poolOptions: PoolOptions, poolSource: string): Promise<Connection> {
   if (url === undefined || url === '') {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_NO_URL',
-      `no database URL: pass connectionString, or set asyncmqPostgresBackendUrl in settings or ${ENV_VARS.asyncmqPostgresBackendUrl} in the environment`,
+      `no database URL: pass connectionString (or your app's own connection as db or client), or set asyncmqPostgresBackendUrl in settings or ${ENV_VARS.asyncmqPostgresBackendUrl} in the environment`,
       { setting: 'asyncmqPostgresBackendUrl' },
     );
   }
@@ -280,10 +296,11 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
       ...(cause ? { cause } : {}),
     });
   const parts = readUrl(url, early, invalid);
-  refuseMisreading(url, parts, early, invalid);
+  const postgres = await loadPostgres();
+  refuseMisreading(postgres, url, parts, early, invalid);
   const options = normalizePoolOptions(poolOptions, poolSource);
   const connectionParams = (options.connection ?? {}) as Record<string, unknown>;
-  const final: postgres.Options<Record<string, never>> = {
+  const final: DriverOptions = {
     connect_timeout: DEFAULT_CONNECT_TIMEOUT,
     // One catalog query is the whole of a no-op install; fetching array types would double it.
     fetch_types: false,
@@ -294,7 +311,7 @@ export function resolveConnection(url: string | undefined, poolOptions: PoolOpti
   };
   let used: DriverReading;
   try {
-    used = readByDriver(url, { ...final, max: 1 });
+    used = readByDriver(postgres, url, { ...final, max: 1 });
   } catch (error) {
     // A URL query parameter postgres.js refuses (target_session_attrs, say).
     const cause = redactError(error, early);
@@ -337,10 +354,6 @@ function passwordsWritten(url: string): string[] {
   return [raw, decoded, ...keyed];
 }
 
-export function openPool(connection: Connection): Sql {
-  return postgres(connection.url, connection.options);
-}
-
 const PG_CODES: Record<string, AsyncmqErrorCode> = {
   '28P01': 'ASYNCMQ_AUTHENTICATION_FAILED',
   '28000': 'ASYNCMQ_AUTHENTICATION_FAILED',
@@ -357,7 +370,7 @@ const NETWORK_CODES = new Set(['CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', '
  * done (`step`), where, as whom, and why it failed, with the server's own detail (which names
  * the view that blocks a drop, say) and the original (password removed) as `cause`.
  */
-export function translateError(error: unknown, connection: Connection, step: string, lockTimeoutMs?: number): AsyncmqPostgresError {
+export function translateError(error: unknown, connection: Endpoint, step: string, lockTimeoutMs?: number): AsyncmqPostgresError {
   if (error instanceof AsyncmqPostgresError) return error;
   const cause = redactError(error, connection.secrets);
   const code = (error as { code?: string } | null)?.code ?? '';

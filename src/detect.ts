@@ -3,15 +3,15 @@
  * no marker, so each version's Drizzle tables are compared with what is there, and the verdict
  * for the configured version (in shape, needs an upgrade, newer, a mix) is decided here, pure.
  */
-import type { Sql } from 'postgres';
 import { compareCatalog, readCatalog, type CatalogState, type TableStatus } from './catalog.js';
+import type { Queryable } from './drivers/index.js';
 import { AsyncmqPostgresError } from './errors.js';
 import { shapesByVersion, type ResolvedBackend } from './resolve.js';
 import { compareVersions, describeReleases, SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
 
 /** The catalog for the configured tables and every other version's tables of the same names. */
 export function readBackendCatalog(
-  sql: Sql,
+  sql: Queryable,
   backend: Pick<ResolvedBackend, 'shapes' | 'catalogTables'>,
   options: { relations?: boolean } = {},
 ): Promise<CatalogState> {

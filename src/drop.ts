@@ -8,10 +8,10 @@
  * its name): it goes only when no other jobs table is left in the namespace, and is otherwise
  * kept and reported.
  */
-import type { Sql } from 'postgres';
 import { compareCatalog, type CatalogState } from './catalog.js';
 import { planDrop, type TableShape } from './ddl.js';
 import { detectVersion, readBackendCatalog } from './detect.js';
+import { readTexts, type Link, type Queryable } from './drivers/index.js';
 import { beginLocked } from './locking.js';
 import type { Step } from './pool.js';
 import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
@@ -19,7 +19,7 @@ import { shapesByVersion, type ResolvedBackend } from './resolve.js';
 import { PAUSED_QUEUES_TABLE_NAME } from './settings.js';
 import type { SchemaVersion } from './versions.js';
 
-export async function drop(sql: Sql, backend: ResolvedBackend, run: Step): Promise<{ namespace: string; dropped: string[]; kept: string[] }> {
+export async function drop(sql: Link, backend: ResolvedBackend, run: Step): Promise<{ namespace: string; dropped: string[]; kept: string[] }> {
   const before = await run('reading the catalog', () => readBackendCatalog(sql, backend));
   const namespace = namespaceOf(before);
   const dropped: string[] = [];
@@ -69,16 +69,16 @@ function ownTables(backend: ResolvedBackend, state: CatalogState): TableShape[] 
  * Other name sets' jobs tables in the namespace: tables, other than ours, that have every column
  * of a jobs table. Each of them may be an AsyncMQ that still reads `asyncmq_paused_queues`.
  */
-async function otherJobsTables(tx: Sql, backend: ResolvedBackend, namespace: string): Promise<string[]> {
+async function otherJobsTables(tx: Queryable, backend: ResolvedBackend, namespace: string): Promise<string[]> {
   const jobs = backend.shapes.find((s) => s.name === backend.names.postgresJobsTableName)!;
   const columns = jobs.columns.map((c) => c.name);
-  const rows = await tx.unsafe(
-    `select c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  return readTexts(
+    tx,
+    `select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where n.nspname = $1 and c.relkind in ('r', 'p') and not (c.relname = any(string_to_array($2::text, ',')))
        and (select count(*) from pg_attribute a
-            where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attname = any(string_to_array($3::text, ','))) = $4
+            where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attname = any(string_to_array($3::text, ','))) = $4::bigint
      order by 1`,
     [namespace, backend.catalogTables.join(','), columns.join(','), columns.length],
   );
-  return rows.map((r) => r.name as string);
 }

@@ -2,12 +2,11 @@
  * Indexes missing from tables that already hold the queue's rows, built with
  * `CREATE INDEX CONCURRENTLY` outside any transaction, so the queue's writers never wait.
  */
-import type { Sql } from 'postgres';
 import { compareCatalog, missingIndexes, readCatalog, type MissingIndex } from './catalog.js';
 import { planConcurrentIndex, qualifiedName, type TableShape } from './ddl.js';
+import { readJson, type Link, type Queryable } from './drivers/index.js';
 import type { Step } from './pool.js';
 import { lockKey } from './resolve.js';
-import { canSendAfter } from './session.js';
 
 export interface PendingIndex {
   table: string;
@@ -36,40 +35,55 @@ export function pendingIndex(missing: MissingIndex, reason: PendingIndex['reason
  * pg_settings, so a setting the server does not have is skipped.
  */
 const LIFTED = ['statement_timeout', 'lock_timeout', 'transaction_timeout'];
-const LIFT_SQL = `SELECT set_config(name, '0', false) FROM pg_settings WHERE name IN (${LIFTED.map((n) => `'${n}'`).join(', ')})`;
-// reset_val is what RESET would restore: the role's, the database's or the connection's value.
-const RESTORE_SQL = `SELECT set_config(name, reset_val, false) FROM pg_settings WHERE name IN (${LIFTED.map((n) => `'${n}'`).join(', ')})`;
+const LIFTED_LIST = LIFTED.map((n) => `'${n}'`).join(', ');
+// The values in force, to restore afterwards: on the app's own connection they may be the
+// app's SET, not the role's (what RESET would restore), and the session is left as found.
+const SAVE_SQL = `SELECT coalesce(json_object_agg(name, current_setting(name)), '{}')::text FROM pg_settings WHERE name IN (${LIFTED_LIST})`;
+const LIFT_SQL = `SELECT count(set_config(name, '0', false))::text FROM pg_settings WHERE name IN (${LIFTED_LIST})`;
+const RESTORE_SQL = 'SELECT count(set_config(key, value, false))::text FROM json_each_text($1::text::json)';
 
 export type BuildSession<T> = { locked: false } | { locked: true; value: T };
 
 /**
  * Runs `body` as the one session that builds indexes in `namespace`, on the call's session
- * `sql` (from withPool) and outside any transaction, as CREATE INDEX CONCURRENTLY needs.
+ * (from withPool's link `sql`) and outside any transaction, as CREATE INDEX CONCURRENTLY needs.
  *
  * Two concurrent builds on one table deadlock in Postgres, so `body` runs only while this
  * session holds a session-level advisory lock for the namespace's index builds; a session
  * that cannot take it at once gets `{ locked: false }` and leaves the work to the one that
  * has it. While `body` runs, the session's statement, lock and transaction timeouts are lifted
- * (see LIFTED); afterwards they are restored and the lock released. A lost connection ends
- * both with the server session, and nothing more is sent (see session.ts).
+ * (see LIFTED); afterwards they are restored to the values they had and the lock released, so
+ * the session, the app's own connection included, is left as it was found. A lost connection
+ * ends both with the server session, and nothing more is sent (see session.ts).
  */
-export async function withBuildSession<T>(sql: Sql, run: Step, namespace: string, body: (session: Sql) => Promise<T>): Promise<BuildSession<T>> {
+export async function withBuildSession<T>(sql: Link, run: Step, namespace: string, body: (session: Queryable) => Promise<T>): Promise<BuildSession<T>> {
+  const session = await sql.session(`building indexes concurrently (CREATE INDEX CONCURRENTLY under a session-level lock in namespace ${namespace})`);
   const key = lockKey(namespace, 'index-build');
-  const [{ locked }] = (await run(`taking the index build lock of namespace ${namespace}`, () =>
-    sql.unsafe('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]),
-  )) as unknown as [{ locked: boolean }];
+  const locked = await run(`taking the index build lock of namespace ${namespace}`, () =>
+    readJson<boolean>(session, 'SELECT pg_try_advisory_lock($1::bigint)::text', [key]),
+  );
   if (!locked) return { locked: false };
-  const release = () => sql.unsafe(`${RESTORE_SQL}; SELECT pg_advisory_unlock(${key})`);
+  let saved: string | undefined;
+  const release = async () => {
+    try {
+      if (saved !== undefined) await session.unsafe(RESTORE_SQL, [saved]);
+    } finally {
+      await session.unsafe('SELECT pg_advisory_unlock($1::bigint)::text', [key]);
+    }
+  };
   let value: T;
   try {
-    await run('lifting the session\'s statement and lock timeouts for the index builds', () => sql.unsafe(LIFT_SQL));
-    value = await body(sql);
+    await run('lifting the session\'s statement and lock timeouts for the index builds', async () => {
+      saved = (await session.unsafe(SAVE_SQL))[0]?.[0] as string;
+      await session.unsafe(LIFT_SQL);
+    });
+    value = await body(session);
   } catch (error) {
     // Best effort: the error that got us here is the one to report.
-    if (canSendAfter(sql, error)) await release().catch(() => {});
+    if (session.canSendAfter(error)) await release().catch(() => {});
     throw error;
   }
-  await run('releasing the index build lock', release);
+  await run('restoring the session\'s timeouts and releasing the index build lock', release);
   return { locked: true, value };
 }
 
@@ -83,7 +97,7 @@ export async function withBuildSession<T>(sql: Sql, run: Step, namespace: string
  * vacuum), in which case it is left for later.
  */
 export async function buildConcurrently(
-  sql: Sql,
+  sql: Link,
   run: Step,
   shapes: readonly TableShape[],
   namespace: string,
@@ -115,12 +129,12 @@ export async function buildConcurrently(
   return outcome.value;
 }
 
-async function tableBusy(sql: Sql, shape: TableShape): Promise<boolean> {
-  const [{ busy }] = (await sql.unsafe(
+async function tableBusy(sql: Queryable, shape: TableShape): Promise<boolean> {
+  return readJson<boolean>(
+    sql,
     `select exists (select 1 from pg_locks
       where locktype = 'relation' and relation = $1::regclass
-        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid()) as busy`,
+        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid())::text`,
     [qualifiedName(shape.schema, shape.name)],
-  )) as unknown as [{ busy: boolean }];
-  return busy;
+  );
 }

@@ -12,6 +12,7 @@ export {
   type TableStatus,
 } from './status.js';
 export type { AsyncmqSchemaTables, BackendOptions } from './resolve.js';
+export type { DrizzlePostgresDatabase, PostgresClient } from './drivers/index.js';
 export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';
 export {
   DEFAULT_NAMES,

@@ -17,17 +17,17 @@
  *   `CREATE INDEX CONCURRENTLY` statement to run, or built that way after the transaction when
  *   `concurrentIndexes` is set.
  */
-import type { Sql } from 'postgres';
 import { compareCatalog, missingIndexes, somethingToCreate } from './catalog.js';
 import { AsyncmqPostgresError } from './errors.js';
 import { planInstall } from './ddl.js';
 import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from './detect.js';
 import { drop } from './drop.js';
+import type { Link } from './drivers/index.js';
 import { buildConcurrently, pendingIndex, type PendingIndex } from './index-builds.js';
 import { beginLocked } from './locking.js';
 import { withPool, type Step } from './pool.js';
 import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
-import { resolveBackend, resolveBackendConnection, type BackendOptions, type ResolvedBackend } from './resolve.js';
+import { refuseUnknownOptions, resolveBackend, resolveDatabase, type BackendOptions, type ResolvedBackend } from './resolve.js';
 import { upgradeInPlace } from './upgrade/run.js';
 import type { SchemaVersion } from './versions.js';
 
@@ -71,10 +71,13 @@ export interface PostgresBackendReport {
   pendingIndexes: PendingIndex[];
 }
 
+/** The keys of InstallOrDropOptions beyond BackendOptions', for the run-time check. */
+const INSTALL_KEYS: Record<Exclude<keyof InstallOrDropOptions, keyof BackendOptions>, true> = { drop: true, concurrentIndexes: true, upgrade: true, verifyOnly: true };
+
 /** The TypeScript counterpart of AsyncMQ's `install_or_drop_postgres_backend`. */
 export async function installOrDropPostgresBackend(options: InstallOrDropOptions = {}): Promise<PostgresBackendReport> {
+  refuseUnknownOptions(options, INSTALL_KEYS);
   const backend = resolveBackend(options);
-  const connection = resolveBackendConnection(options, backend.settings);
   if (options.verifyOnly && (options.drop || options.upgrade || options.concurrentIndexes)) {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_INVALID_SETTING',
@@ -82,7 +85,7 @@ export async function installOrDropPostgresBackend(options: InstallOrDropOptions
       { setting: 'verifyOnly' },
     );
   }
-  return withPool(connection, backend, async (sql, run) => {
+  return withPool(await resolveDatabase(options, backend.settings), backend, async (sql, run) => {
     if (options.verifyOnly) return verify(sql, backend, run);
     if (!options.drop) return install(sql, backend, run, { concurrentIndexes: options.concurrentIndexes === true, upgrade: options.upgrade === true });
     const { namespace, dropped, kept } = await drop(sql, backend, run);
@@ -95,7 +98,7 @@ export async function installOrDropPostgresBackend(options: InstallOrDropOptions
  * create is reported as missing instead, since whoever owns the tables (the app's migrations)
  * must create it.
  */
-async function verify(sql: Sql, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {
+async function verify(sql: Link, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {
   const { shapes } = backend;
   const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
   const namespace = namespaceOf(state);
@@ -124,7 +127,7 @@ async function verify(sql: Sql, backend: ResolvedBackend, run: Step): Promise<Po
 }
 
 async function install(
-  sql: Sql,
+  sql: Link,
   backend: ResolvedBackend,
   run: Step,
   options: { concurrentIndexes: boolean; upgrade: boolean },

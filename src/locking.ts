@@ -3,15 +3,16 @@
  * transaction only, then the namespace's advisory lock, taken on the DDL's own connection so
  * that it also works behind PgBouncer in transaction mode.
  *
- * It is driven with plain BEGIN / COMMIT / ROLLBACK statements on the call's session, never
- * with postgres.js's `sql.begin()`, whose own ROLLBACK after a dead connection crashes the
- * process (see session.ts). After a lost connection nothing is sent: the server has rolled
- * the transaction back with the session, and the session refuses to reconnect.
+ * It runs on the call's session (see drivers/): plain BEGIN / COMMIT / ROLLBACK statements on a
+ * connection of the call's own or the app's node-postgres client, never postgres.js's
+ * `sql.begin()`, whose own ROLLBACK after a dead connection crashes the process (see
+ * session.ts), and PGlite's own transaction on PGlite. A connection that cannot give the call a
+ * session of its own (a driver that runs each statement on its own) refuses with
+ * ASYNCMQ_SESSION_REQUIRED before anything is changed.
  */
-import type { Sql } from 'postgres';
+import type { Link, Queryable } from './drivers/index.js';
 import type { Step } from './pool.js';
 import { lockKey } from './resolve.js';
-import { canSendAfter, inTransaction } from './session.js';
 
 /**
  * What opens every install or drop transaction. Rendered (both values are our own numbers) so
@@ -22,31 +23,22 @@ export function renderLockStatements(namespace: string, lockTimeoutMs: number): 
 }
 
 /**
- * Runs `body` in a transaction on the session `sql` (from withPool) that holds the namespace's
- * advisory lock; `tx` is that same session. Commits when `body` resolves, rolls back when it
- * throws.
+ * Runs `body` in a transaction on the call's session (from withPool) that holds the namespace's
+ * advisory lock; `tx` runs its statements in that transaction. Commits when `body` resolves,
+ * rolls back when it throws.
  */
 export async function beginLocked<T>(
-  sql: Sql,
+  sql: Link,
   lockTimeoutMs: number,
   run: Step,
   namespace: string,
-  body: (tx: Sql) => Promise<T>,
+  body: (tx: Queryable) => Promise<T>,
 ): Promise<T> {
   const [timeout, lock] = renderLockStatements(namespace, lockTimeoutMs);
-  return inTransaction(sql, async () => {
-    await run('starting the transaction', () => sql.unsafe('BEGIN'));
-    let result: T;
-    try {
-      await sql.unsafe(timeout);
-      await run(`waiting for the install lock of namespace ${namespace} (another install or drop is running)`, () => sql.unsafe(lock));
-      result = await body(sql);
-    } catch (error) {
-      // Best effort: the error that got us here is the one to report.
-      if (canSendAfter(sql, error)) await sql.unsafe('ROLLBACK').catch(() => {});
-      throw error;
-    }
-    await run('committing the transaction', () => sql.unsafe('COMMIT'));
-    return result;
+  const session = await sql.session(`changing the tables (a transaction under the install lock of namespace ${namespace})`);
+  return session.transaction(run, async (tx) => {
+    await tx.unsafe(timeout);
+    await run(`waiting for the install lock of namespace ${namespace} (another install or drop is running)`, () => tx.unsafe(lock));
+    return body(tx);
   });
 }

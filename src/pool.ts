@@ -1,40 +1,42 @@
 /**
- * One session per call: opened, used, closed, and every failure translated into an
+ * One link per call: opened, used, closed, and every failure translated into an
  * `AsyncmqPostgresError` that says which step was running.
  */
-import type { Sql } from 'postgres';
-import { translateError, type Connection } from './connection.js';
+import { translateError, type Endpoint } from './connection.js';
+import { openLink, type DatabaseSource, type Link, type Step } from './drivers/index.js';
 import { AsyncmqPostgresError, redactError } from './errors.js';
 import type { ResolvedBackend } from './resolve.js';
-import { openSession } from './session.js';
 
-/** Runs a statement with a description of it, so a failure can say what was being done. */
-export type Step = <T>(what: string, action: () => Promise<T>) => Promise<T>;
+export type { Step } from './drivers/index.js';
 
 /**
- * Opens the call's session (one connection, see session.ts), runs `body`, closes every socket
- * it opened, and translates any failure. A connection that dies at any point fails the call
- * with ASYNCMQ_CONNECTION_FAILED, as does one that cannot be made within the connect timeout.
+ * Opens the call's link to the database (a connection of its own for a URL, see session.ts; the
+ * app's own connection otherwise, see drivers/), runs `body`, closes what the call opened (never
+ * the app's connection), and translates any failure. A connection that dies at any point fails
+ * the call with ASYNCMQ_CONNECTION_FAILED, as does one that cannot be made within the connect
+ * timeout.
  */
 export async function withPool<T>(
-  connection: Connection,
+  source: DatabaseSource,
   backend: Pick<ResolvedBackend, 'lockTimeoutMs'>,
-  body: (sql: Sql, step: Step) => Promise<T>,
+  body: (sql: Link, step: Step) => Promise<T>,
 ): Promise<T> {
-  const session = openSession(connection);
+  const link = await openLink(source);
   let current = 'connecting';
   const step: Step = (what, action) => {
     current = what;
     return action();
   };
+  let failure: unknown;
   try {
-    return await Promise.race([body(session.sql, step), session.failed]);
+    return await Promise.race([body(link, step), link.failed]);
   } catch (error) {
-    if (session.lost) throw lostConnection(error, connection, current);
-    if (refusedByServer(error)) throw refusedConnection(error, connection);
-    throw translateError(error, connection, current, backend.lockTimeoutMs);
+    failure = error;
+    if (link.lost) throw lostConnection(error, link.endpoint, current);
+    if (refusedByServer(error)) throw refusedConnection(error, link.endpoint);
+    throw translateError(error, link.endpoint, current, backend.lockTimeoutMs);
   } finally {
-    await session.close();
+    await link.close(failure);
   }
 }
 
@@ -43,13 +45,13 @@ export async function withPool<T>(
  * backend or a network fault. Postgres rolls back a transaction whose session ends; an index
  * build cut short leaves an INVALID index for the next concurrent build to replace.
  */
-function lostConnection(error: unknown, connection: Connection, step: string): AsyncmqPostgresError {
+function lostConnection(error: unknown, endpoint: Endpoint, step: string): AsyncmqPostgresError {
   if (error instanceof AsyncmqPostgresError) return error;
-  const cause = redactError(error, connection.secrets);
+  const cause = redactError(error, endpoint.secrets);
   const code = (error as { code?: string } | null)?.code;
   return new AsyncmqPostgresError(
     'ASYNCMQ_CONNECTION_FAILED',
-    `lost the connection to ${connection.target} while ${step}${code ? ` (${code})` : ''}`,
+    `lost the connection to ${endpoint.target} while ${step}${code ? ` (${code})` : ''}`,
     { cause },
   );
 }
@@ -59,8 +61,8 @@ function refusedByServer(error: unknown): boolean {
   return /^(08|57P0[123])/.test((error as { code?: unknown } | null)?.code?.toString() ?? '');
 }
 
-function refusedConnection(error: unknown, connection: Connection): AsyncmqPostgresError {
-  const cause = redactError(error, connection.secrets);
+function refusedConnection(error: unknown, endpoint: Endpoint): AsyncmqPostgresError {
+  const cause = redactError(error, endpoint.secrets);
   const code = (error as { code: string }).code;
-  return new AsyncmqPostgresError('ASYNCMQ_CONNECTION_FAILED', `could not connect to ${connection.target} (${code}: ${cause.message})`, { cause });
+  return new AsyncmqPostgresError('ASYNCMQ_CONNECTION_FAILED', `could not connect to ${endpoint.target} (${code}: ${cause.message})`, { cause });
 }

@@ -4,9 +4,9 @@
  * table, and USAGE on the sequences its INSERTs draw ids from. Read with has_*_privilege(),
  * which consult the catalog's ACLs and take no lock; written out as the GRANTs that fix it.
  */
-import type { Sql } from 'postgres';
 import type { CatalogState } from './catalog.js';
 import { qualifiedName, quoteIdent, type TableShape } from './ddl.js';
+import { readJson, type Queryable } from './drivers/index.js';
 import { AsyncmqPostgresError } from './errors.js';
 
 export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
@@ -53,32 +53,33 @@ export function checkRoleName(role: unknown): string {
   return name;
 }
 
-// One statement. It returns no row for a role that does not exist: the has_*_privilege()
-// functions would raise on it, and they run only for the rows the WHERE keeps. USAGE or UPDATE
-// on a sequence both allow nextval().
+// One statement, one JSON document cast to text (see catalog.ts). It is null for a role that
+// does not exist: the has_*_privilege() functions would raise on it, and they run only for the
+// rows the WHERE keeps. USAGE or UPDATE on a sequence both allow nextval().
 const PRIVILEGES_SQL = `
 with r as (select coalesce($1::text, current_user)::name as name),
 ns as (select oid from pg_namespace where nspname = $2::text),
 t as (select c.oid, c.relname from pg_class c join ns on c.relnamespace = ns.oid
-      where c.relname = any(string_to_array($3::text, ',')))
-select r.name as role, current_database() as database,
-  has_database_privilege(r.name, current_database(), 'CONNECT') as connect,
-  (select has_schema_privilege(r.name, ns.oid, 'USAGE') from ns) as usage,
-  coalesce((select json_agg(json_build_object('name', t.relname,
+      where c.relname = any(string_to_array($3::text, ','))),
+p as (select json_build_object('role', r.name, 'database', current_database(),
+  'connect', has_database_privilege(r.name, current_database(), 'CONNECT'),
+  'usage', (select has_schema_privilege(r.name, ns.oid, 'USAGE') from ns),
+  'tables', coalesce((select json_agg(json_build_object('name', t.relname,
       'SELECT', has_table_privilege(r.name, t.oid, 'SELECT'),
       'INSERT', has_table_privilege(r.name, t.oid, 'INSERT'),
       'UPDATE', has_table_privilege(r.name, t.oid, 'UPDATE'),
       'DELETE', has_table_privilege(r.name, t.oid, 'DELETE'))
-    order by array_position(string_to_array($3::text, ','), t.relname::text)) from t), '[]') as tables,
-  coalesce((select json_agg(json_build_object('name', s.relname,
+    order by array_position(string_to_array($3::text, ','), t.relname::text)) from t), '[]'),
+  'sequences', coalesce((select json_agg(json_build_object('name', s.relname,
       'USAGE', has_sequence_privilege(r.name, s.oid, 'USAGE') or has_sequence_privilege(r.name, s.oid, 'UPDATE'))
     order by s.relname)
     from t
     join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid and d.refobjsubid > 0
       and d.classid = 'pg_class'::regclass and d.deptype = 'a'
-    join pg_class s on s.oid = d.objid and s.relkind = 'S'), '[]') as sequences
-from r
-where exists (select 1 from pg_roles where rolname = r.name)`;
+    join pg_class s on s.oid = d.objid and s.relkind = 'S'), '[]')) as doc
+  from r
+  where exists (select 1 from pg_roles where rolname = r.name))
+select coalesce((select doc from p), 'null')::text`;
 
 interface Row {
   role: string;
@@ -94,9 +95,8 @@ interface Row {
  * exist in the namespace `state` resolved. The sequences are those owned by the tables'
  * columns (a serial's): AsyncMQ's INSERTs leave those columns to their `nextval()` default.
  */
-export async function readPrivileges(sql: Sql, shapes: readonly TableShape[], state: CatalogState, role?: string): Promise<PrivilegeReport> {
-  const rows = await sql.unsafe(PRIVILEGES_SQL, [role ?? null, state.namespace, shapes.map((s) => s.name).join(',')]);
-  const row = rows[0] as unknown as Row | undefined;
+export async function readPrivileges(sql: Queryable, shapes: readonly TableShape[], state: CatalogState, role?: string): Promise<PrivilegeReport> {
+  const row = await readJson<Row | null>(sql, PRIVILEGES_SQL, [role ?? null, state.namespace, shapes.map((s) => s.name).join(',')]);
   if (!row) throw new AsyncmqPostgresError('ASYNCMQ_UNKNOWN_ROLE', `role ${JSON.stringify(role)} does not exist on this server (role names are exact: no case folding)`);
 
   const objects: PrivilegeCheck[] = [];

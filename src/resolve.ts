@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { getTableConfig, type PgSchema, type PgTable } from 'drizzle-orm/pg-core';
 import { describeTable, describeTables, tablesOf, type TableShape } from './ddl.js';
 import { AsyncmqPostgresError } from './errors.js';
-import { resolveConnection, type Connection } from './connection.js';
+import { isPoolOptionName, resolveConnection, type Connection } from './connection.js';
+import type { DatabaseSource, DrizzlePostgresDatabase, PostgresClient } from './drivers/index.js';
 import { createAsyncmqSchema } from './tables.js';
 import {
   describeSetting,
@@ -47,18 +48,44 @@ export interface BackendOptions {
   schema?: AsyncmqSchemaTables;
   /** Postgres URL; overrides `settings.asyncmqPostgresBackendUrl` and `ASYNCMQ_POSTGRES_BACKEND_URL`. */
   connectionString?: string;
+  /**
+   * Options for the connection opened from the URL (postgres.js's, and AsyncMQ's asyncpg names),
+   * like AsyncMQ's `**pool_options`. When given, they replace the settings' pool options (no merge).
+   */
+  pool?: PoolOptions;
+  /**
+   * The app's own Drizzle Postgres database (postgres-js, node-postgres, PGlite, or another
+   * driver for reads only), used instead of a URL and never closed. Not with `connectionString`.
+   */
+  db?: DrizzlePostgresDatabase;
+  /** The app's own postgres.js, node-postgres (Pool or Client) or PGlite client, as `db` is used. */
+  client?: PostgresClient;
   /** Per-call settings; each one not given here falls back to its `ASYNCMQ_*` environment variable. */
   settings?: AsyncmqSettings;
   /** The environment to read `ASYNCMQ_*` variables from. Default `process.env`. */
   env?: Record<string, string | undefined>;
-  /**
-   * Any other key is a pool option for `postgres()`, like AsyncMQ's `**pool_options`. When any
-   * is given, they replace the settings' pool options (no merge).
-   */
-  [poolOption: string]: unknown;
 }
 
-const OWN_KEYS = new Set(['connectionString', 'settings', 'env', 'schema', 'drop', 'concurrentIndexes', 'upgrade', 'verifyOnly']);
+/** Every key of BackendOptions, for the run-time check (the type fails when one is missing). */
+const BACKEND_KEYS: Record<keyof BackendOptions, true> = { connectionString: true, pool: true, db: true, client: true, schema: true, settings: true, env: true };
+
+/**
+ * Refuses a key no option has, a misspelt one or one from another API, which would otherwise be
+ * ignored; `own` are the call's keys beyond BackendOptions'.
+ */
+export function refuseUnknownOptions(options: object, own: Record<string, true>): void {
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(BACKEND_KEYS, key) || Object.hasOwn(own, key)) continue;
+    const known = [...Object.keys(BACKEND_KEYS), ...Object.keys(own)].join(', ');
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_USAGE',
+      isPoolOptionName(key)
+        ? `option ${JSON.stringify(key)} is a pool option: pass it under pool, as pool: { ${key}: ... }`
+        : `option ${JSON.stringify(key)} is not known; the options are ${known}`,
+      { setting: key },
+    );
+  }
+}
 
 export interface ResolvedBackend {
   settings: AsyncmqSettings;
@@ -189,10 +216,33 @@ export function shapesByVersion(backend: ResolvedBackend): [SchemaVersion, Table
   });
 }
 
-export function resolveBackendConnection(options: BackendOptions, settings: AsyncmqSettings): Connection {
-  const given = Object.fromEntries(Object.entries(options).filter(([key]) => !OWN_KEYS.has(key))) as PoolOptions;
-  const fromCall = Object.keys(given).length > 0;
-  const pool = fromCall ? given : (settings.asyncmqPostgresPoolOptions ?? {});
+/**
+ * What the call connects with: the app's own connection (`db` or `client`), or else a URL and
+ * its pool options. Refuses what cannot go together, before anything connects.
+ */
+export async function resolveDatabase(options: BackendOptions, settings: AsyncmqSettings): Promise<DatabaseSource> {
+  const own = (['db', 'client'] as const).filter((key) => options[key] !== undefined);
+  if (own.length === 0) return { kind: 'url', connection: await resolveBackendConnection(options, settings) };
+  const key = own[0]!;
+  const clash = [...own.slice(1), ...(['connectionString', 'pool'] as const).filter((k) => options[k] !== undefined)][0];
+  if (clash) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_USAGE',
+      clash === 'pool'
+        ? `pool options are for the connection asyncmq-postgres opens from a URL; with ${key}, the app's own connection is used as it is: configure it where the app makes it`
+        : `${key} and ${clash} were both given; pass one: ${clash === 'connectionString' ? 'connectionString for a connection of asyncmq-postgres\'s own, or ' : ''}${key} for the app's own connection`,
+      { setting: clash },
+    );
+  }
+  return { kind: key, value: options[key] };
+}
+
+export async function resolveBackendConnection(options: BackendOptions, settings: AsyncmqSettings): Promise<Connection> {
+  const fromCall = options.pool !== undefined;
+  const pool = options.pool ?? settings.asyncmqPostgresPoolOptions ?? {};
+  if (typeof pool !== 'object' || pool === null || Array.isArray(pool)) {
+    throw new AsyncmqPostgresError('ASYNCMQ_INVALID_POOL_OPTIONS', `pool must be an object of pool options, such as { max: 5 }`, { setting: 'asyncmqPostgresPoolOptions' });
+  }
   const source = fromCall
     ? 'the call'
     : options.settings?.asyncmqPostgresPoolOptions

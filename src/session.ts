@@ -8,8 +8,10 @@
  * #1208). Plain statements on a pool fail cleanly instead, because a dead connection leaves the
  * pool's rotation before anything is written to it. So the package uses neither `begin()` nor
  * `reserve()`: each call gets a pool of exactly one connection, and transactions and
- * session-level work are plain statements on it (`BEGIN`, `COMMIT`; see locking.ts and
- * index-builds.ts). postgres.js allows a plain `BEGIN` only with `max: 1`.
+ * session-level work are plain statements on it (`BEGIN`, `COMMIT`; see drivers/plain.ts and
+ * index-builds.ts). postgres.js allows a plain `BEGIN` only with `max: 1`. It serves both a URL
+ * and an app's own postgres.js client, whose pool is never used for a transaction (see
+ * drivers/postgres-js.ts).
  *
  * A pool reconnects, though: a statement sent after its connection died would run on a new
  * server session, outside the transaction and without the advisory lock it was meant to run
@@ -24,10 +26,12 @@
  * then fails, and every socket is destroyed before it returns.
  */
 import { Socket } from 'node:net';
-import postgres, { type Sql } from 'postgres';
-import type { Connection } from './connection.js';
+import type postgres from 'postgres';
+import type { Sql } from 'postgres';
+import type { DriverOptions } from './connection.js';
+import type { PostgresFactory } from './load-postgres.js';
 
-export interface Session {
+export interface OneConnection {
   /** The call's pool of one connection. */
   sql: Sql;
   /**
@@ -38,6 +42,12 @@ export interface Session {
   failed: Promise<never>;
   /** True once the established connection closed; the session never opens another. */
   readonly lost: boolean;
+  /**
+   * Whether a clean-up statement (ROLLBACK, an unlock) may still be sent after `error`: not once
+   * the connection is lost, nor after an error from the socket rather than the server, which
+   * postgres.js delivers a turn before it notices the connection is gone.
+   */
+  canSendAfter(error: unknown): boolean;
   /** Ends the connection and destroys every socket the session opened; resolves once they are closed. */
   close(): Promise<void>;
 }
@@ -48,15 +58,6 @@ interface State {
   lost: boolean;
   /** The socket of the latest attempt, once established the session's own. */
   socket?: Socket;
-  inTransaction: boolean;
-}
-
-const states = new WeakMap<Sql, State>();
-
-function stateOf(sql: Sql): State {
-  const state = states.get(sql);
-  if (!state) throw new Error('asyncmq-postgres: transactions and index builds run only on a session opened by openSession()');
-  return state;
 }
 
 /**
@@ -64,36 +65,8 @@ function stateOf(sql: Sql): State {
  * the turn between a socket's error and its close (a reset), before postgres.js sees it go;
  * with TLS, postgres.js has replaced the socket's listeners, but not its state.
  */
-export function sessionLost(sql: Sql): boolean {
-  const state = stateOf(sql);
+function sessionLost(state: State): boolean {
   return state.lost || (state.established && state.socket?.destroyed === true);
-}
-
-/**
- * Whether a clean-up statement (ROLLBACK, an unlock) may still be sent after `error`: not once
- * the connection is lost, nor after an error from the socket rather than the server, which
- * postgres.js delivers a turn before it notices the connection is gone.
- */
-export function canSendAfter(sql: Sql, error: unknown): boolean {
-  if (sessionLost(sql)) return false;
-  const code = (error as { code?: unknown } | null)?.code;
-  const fromSocket = typeof code === 'string' && (code.startsWith('CONNECTION_') || code === 'CONNECT_TIMEOUT' || 'syscall' in (error as object));
-  return !fromSocket;
-}
-
-/**
- * Marks the session as inside a transaction for the duration of `body`; a nested BEGIN would
- * only warn in Postgres, and the inner COMMIT would commit the outer transaction.
- */
-export async function inTransaction<T>(sql: Sql, body: () => Promise<T>): Promise<T> {
-  const state = stateOf(sql);
-  if (state.inTransaction) throw new Error('asyncmq-postgres: a transaction is already open on this session');
-  state.inTransaction = true;
-  try {
-    return await body();
-  } finally {
-    state.inTransaction = false;
-  }
 }
 
 /** A refusal with a code that connection.ts reads as a network failure. */
@@ -103,12 +76,16 @@ function connectionError(code: 'CONNECT_TIMEOUT' | 'CONNECTION_CLOSED', message:
 
 type UserSocket = (options: postgres.ParsedOptions) => Socket | Promise<Socket>;
 
-export function openSession(connection: Connection): Session {
-  const given = connection.options as Record<string, unknown>;
+/**
+ * Opens a session (nothing connects before the first statement) with `postgres`, from a URL and
+ * options, or from options alone (an app's client's, see drivers/postgres-js.ts).
+ */
+export function openSession(postgres: PostgresFactory, connection: { url?: string; options: DriverOptions }): OneConnection {
+  const given = connection.options;
   const userSocket = typeof given.socket === 'function' ? (given.socket as UserSocket) : undefined;
   const userOnclose = typeof given.onclose === 'function' ? (given.onclose as (id: number) => void) : undefined;
   const userDebug = typeof given.debug === 'function' ? (given.debug as (...args: unknown[]) => void) : undefined;
-  const state: State = { established: false, lost: false, inTransaction: false };
+  const state: State = { established: false, lost: false };
   const sockets: Socket[] = [];
   let closing = false;
   let firstAttempt: number | undefined;
@@ -170,7 +147,7 @@ export function openSession(connection: Connection): Session {
     return socket;
   };
 
-  const sql = postgres(connection.url, {
+  const options = {
     ...connection.options,
     // One statement at a time: postgres.js allows a plain BEGIN only on a pool of one.
     max: 1,
@@ -190,17 +167,23 @@ export function openSession(connection: Connection): Session {
       userOnclose?.(id);
     },
     socket: openSocket,
-  } as postgres.Options<Record<string, never>>);
-  states.set(sql, state);
+  } as postgres.Options<Record<string, never>>;
+  const sql = connection.url === undefined ? postgres(options) : postgres(connection.url, options);
 
   return {
     sql,
     failed,
     get lost() {
-      return sessionLost(sql);
+      return sessionLost(state);
+    },
+    canSendAfter(error) {
+      if (sessionLost(state)) return false;
+      const code = (error as { code?: unknown } | null)?.code;
+      const fromSocket = typeof code === 'string' && (code.startsWith('CONNECTION_') || code === 'CONNECT_TIMEOUT' || 'syscall' in (error as object));
+      return !fromSocket;
     },
     async close() {
-      const broken = sessionLost(sql) || closing;
+      const broken = sessionLost(state) || closing;
       closing = true;
       // A lost or never-made connection has nothing to say goodbye to.
       await sql.end({ timeout: broken ? 0 : 5 });

@@ -32,8 +32,52 @@ export interface AsyncmqNames {
   postgresSchemaVersion?: SchemaVersion | (string & {});
 }
 
-/** Options passed to `postgres()` (postgres.js); AsyncMQ's asyncpg names are accepted too. */
-export type PoolOptions = Record<string, unknown>;
+/**
+ * Options for the connection asyncmq-postgres opens from a URL: postgres.js's own, by its names,
+ * and AsyncMQ's asyncpg names (`min_size`, `max_size`, `timeout`). Each is checked at run time
+ * too (a value postgres.js cannot use, two names for one option, an unknown name).
+ */
+export interface PoolOptions {
+  host?: string;
+  hostname?: string;
+  port?: number | string;
+  /** A Unix socket path. */
+  path?: string;
+  database?: string;
+  db?: string;
+  user?: string;
+  username?: string;
+  pass?: string | (() => string | Promise<string>);
+  password?: string | (() => string | Promise<string>);
+  ssl?: boolean | 'require' | 'allow' | 'prefer' | 'verify-full' | object;
+  sslnegotiation?: 'direct' | 'postgres' | null;
+  max?: number;
+  /** asyncpg's name for `max`. */
+  max_size?: number;
+  /** asyncpg's; accepted and ignored (postgres.js opens connections as they are needed). */
+  min_size?: number;
+  idle_timeout?: number | null;
+  /** Seconds; default 10. */
+  connect_timeout?: number;
+  /** asyncpg's name for `connect_timeout`. */
+  timeout?: number;
+  max_lifetime?: number | null;
+  max_pipeline?: number;
+  backoff?: number | ((attempt: number) => number);
+  keep_alive?: number | null;
+  prepare?: boolean;
+  no_prepare?: boolean;
+  debug?: boolean | ((connection: number, query: string, parameters: unknown[], types: unknown[]) => void);
+  fetch_types?: boolean;
+  publications?: string;
+  target_session_attrs?: 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby' | null;
+  /** Connection parameters, such as `{ search_path: 'queue' }`. */
+  connection?: Record<string, string | number | boolean>;
+  socket?: (options: never) => unknown;
+  onnotice?: (notice: never) => void;
+  onparameter?: (key: string, value: unknown) => void;
+  onclose?: (connectionId: number) => void;
+}
 
 export interface AsyncmqSettings extends AsyncmqNames {
   asyncmqPostgresBackendUrl?: string;

@@ -10,7 +10,7 @@ import { detectVersion, readBackendCatalog, verdictFor, type Verdict, type Versi
 import type { Impact } from './drift.js';
 import { withPool } from './pool.js';
 import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from './privileges.js';
-import { resolveBackend, resolveBackendConnection, type BackendOptions } from './resolve.js';
+import { refuseUnknownOptions, resolveBackend, resolveDatabase, type BackendOptions } from './resolve.js';
 import type { IndexProfile } from './settings.js';
 import type { SchemaVersion } from './versions.js';
 
@@ -65,12 +65,15 @@ export type { Impact, ItemStatus, PrivilegeCheck, PrivilegeReport, TableStatus }
 /** An item that needs doing something about: missing, INVALID, name taken, or breaking AsyncMQ. */
 const isProblem = (item: ItemStatus) => item.status === 'missing' || item.status === 'invalid' || item.status === 'conflict' || isBreaking(item);
 
+/** The keys of InspectOptions beyond BackendOptions', for the run-time check. */
+const STATUS_KEYS: Record<Exclude<keyof InspectOptions, keyof BackendOptions>, true> = { role: true };
+
 export async function inspectPostgresBackend(options: InspectOptions = {}): Promise<PostgresBackendStatus> {
+  refuseUnknownOptions(options, STATUS_KEYS);
   const { role, ...rest } = options;
   const checked = role === undefined ? undefined : checkRoleName(role);
   const backend = resolveBackend(rest);
-  const connection = resolveBackendConnection(rest, backend.settings);
-  const { state, privileges } = await withPool(connection, backend, async (sql, run) => {
+  const { state, privileges } = await withPool(await resolveDatabase(rest, backend.settings), backend, async (sql, run) => {
     const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
     const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
     return { state, privileges };

@@ -16,7 +16,7 @@ test('32 installers at once on a fresh database, three rounds: none fails, one c
   for (let round = 0; round < 3; round++) {
     const db = await createDatabase();
     const reports = await Promise.all(
-      Array.from({ length: 32 }, () => installOrDropPostgresBackend({ connectionString: db.url, env: {}, max: 1 })),
+      Array.from({ length: 32 }, () => installOrDropPostgresBackend({ connectionString: db.url, env: {}, pool: { max: 1 } })),
     );
     assert.equal(reports.filter((r) => r.created.length > 0).length, 1, 'exactly one installer creates');
     assert.deepEqual(await snapshot(db.sql), await snapshot(reference.sql));
@@ -25,7 +25,7 @@ test('32 installers at once on a fresh database, three rounds: none fails, one c
 
 test('installs and drops at once serialize without errors', async () => {
   const db = await createDatabase();
-  const runs = Array.from({ length: 16 }, (_, i) => installOrDropPostgresBackend({ connectionString: db.url, env: {}, max: 1, drop: i % 4 === 3 }));
+  const runs = Array.from({ length: 16 }, (_, i) => installOrDropPostgresBackend({ connectionString: db.url, env: {}, pool: { max: 1 }, drop: i % 4 === 3 }));
   const results = await Promise.allSettled(runs);
   assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
   // Whichever ran last, the result is whole: all three tables with their indexes, or none.

@@ -46,7 +46,7 @@ test('a server that never answers: the connect timeout ends it', async () => {
   const { port } = server.address() as { port: number };
   try {
     // asyncpg's `timeout` (seconds) is the connect timeout.
-    const error = await failure(installOrDropPostgresBackend({ connectionString: `postgres://u:pw-secret@127.0.0.1:${port}/db`, env: {}, timeout: 1 }));
+    const error = await failure(installOrDropPostgresBackend({ connectionString: `postgres://u:pw-secret@127.0.0.1:${port}/db`, env: {}, pool: { timeout: 1 } }));
     assert.equal(error.code, 'ASYNCMQ_CONNECTION_FAILED');
     assert.match(error.message, /CONNECT_TIMEOUT/);
     assertNoSecret(error, 'pw-secret');
@@ -234,7 +234,7 @@ test('every connection opened is closed, on success and on failure', async () =>
   const db = await createDatabase();
   const count = async () =>
     Number((await adminSql()`select count(*) from pg_stat_activity where datname = ${db.name} and application_name = 'asyncmq-postgres'`)[0]!.count);
-  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, max: 3 });
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, pool: { max: 3 } });
   await db.sql.unsafe('create view v as select * from asyncmq_jobs');
   await failure(installOrDropPostgresBackend({ connectionString: db.url, env: {}, drop: true }));
   await inspectPostgresBackend({ connectionString: db.url, env: {} });

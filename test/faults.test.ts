@@ -327,7 +327,7 @@ test('a peer that accepts and closes: install and status stop at the connect tim
   try {
     for (const call of [installOrDropPostgresBackend, inspectPostgresBackend]) {
       const held = resources();
-      const error = await refused(call({ connectionString: `postgres://app:long-secret-1@127.0.0.1:${peer.port}/app`, env: {}, timeout: 1 }));
+      const error = await refused(call({ connectionString: `postgres://app:long-secret-1@127.0.0.1:${peer.port}/app`, env: {}, pool: { timeout: 1 } }));
       assert.equal(error.code, 'ASYNCMQ_CONNECTION_FAILED');
       assert.match(error.message, new RegExp(`^could not connect to 127\\.0\\.0\\.1:${peer.port}/app as user app \\(CONNECT_TIMEOUT: no connection within 1 s \\(connect_timeout\\) after \\d+ attempts; the last one was closed by the server`));
       assert.ok(!error.message.includes('long-secret-1'));
@@ -347,7 +347,7 @@ test('a multi-host URL whose hosts are all down: ASYNCMQ_CONNECTION_FAILED at th
   const [a, b] = [await closedPort(), await closedPort()];
   for (const call of [installOrDropPostgresBackend, inspectPostgresBackend]) {
     const held = resources();
-    const error = await refused(call({ connectionString: `postgres://app:long-secret-1@127.0.0.1:${a},127.0.0.1:${b}/app`, env: {}, connect_timeout: 1 }));
+    const error = await refused(call({ connectionString: `postgres://app:long-secret-1@127.0.0.1:${a},127.0.0.1:${b}/app`, env: {}, pool: { connect_timeout: 1 } }));
     assert.equal(error.code, 'ASYNCMQ_CONNECTION_FAILED');
     assert.match(error.message, /^could not connect to 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/app as user app \(CONNECT_TIMEOUT: .* the last one failed with ECONNREFUSED\)$/);
     assert.deepEqual(resources(), held);
@@ -358,7 +358,7 @@ test('a multi-host URL whose first host is down: the session connects to the nex
   const db = await createDatabase();
   const server = new URL(db.url);
   const url = db.url.replace(server.host, `127.0.0.1:${await closedPort()},${server.host}`);
-  const report = await installOrDropPostgresBackend({ connectionString: url, env: {}, connect_timeout: 5 });
+  const report = await installOrDropPostgresBackend({ connectionString: url, env: {}, pool: { connect_timeout: 5 } });
   assert.equal(report.created.length, 6);
 });
 

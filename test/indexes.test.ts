@@ -52,7 +52,7 @@ test('switching an installed queue with rows to the queue profile: reported, the
   // Two concurrent builds on one table deadlock in Postgres; one session builds, the others
   // leave it to that one (or find it built), and none fails.
   const starters = await Promise.all(
-    Array.from({ length: 6 }, () => installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: queue, concurrentIndexes: true, max: 1 })),
+    Array.from({ length: 6 }, () => installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: queue, concurrentIndexes: true, pool: { max: 1 } })),
   );
   assert.ok(starters.some((r) => r.created.includes('index public.idx_asyncmq_jobs_dequeue')), 'one of them built it');
   for (const report of starters) {

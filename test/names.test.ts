@@ -80,7 +80,7 @@ test('default names in several namespaces: each its own, drop scoped to one, the
 test('unqualified names follow the connection search_path, as AsyncMQ does', async () => {
   const db = await createDatabase();
   await db.sql`create schema tenant`;
-  const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, connection: { search_path: 'tenant' } });
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, pool: { connection: { search_path: 'tenant' } } });
   assert.equal(report.namespace, 'tenant');
   assert.deepEqual(Object.keys((await snapshot(db.sql, 'tenant')).tables), ['asyncmq_cancelled_jobs', 'asyncmq_jobs', 'asyncmq_repeatables']);
   assert.deepEqual(await snapshot(db.sql, 'public'), { tables: {}, sequences: [] });
@@ -124,7 +124,7 @@ test('the URL: connectionString over settings over the environment; pool options
   const nowhere = 'postgres://x@127.0.0.1:1/db';
   const env = { ASYNCMQ_POSTGRES_BACKEND_URL: nowhere, ASYNCMQ_POSTGRES_POOL_OPTIONS: '{"bogus": true}' };
   // The call's pool options replace the environment's (whose unknown option would be refused).
-  const report = await installOrDropPostgresBackend({ connectionString: db.url, env, settings: { asyncmqPostgresBackendUrl: nowhere }, max: 1 });
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, env, settings: { asyncmqPostgresBackendUrl: nowhere }, pool: { max: 1 } });
   assert.equal(report.namespace, 'public');
   const viaSettings = await installOrDropPostgresBackend({ env: { ASYNCMQ_POSTGRES_BACKEND_URL: nowhere }, settings: { asyncmqPostgresBackendUrl: db.url } });
   assert.deepEqual(viaSettings.created, []);
@@ -139,7 +139,7 @@ test('the URL: connectionString over settings over the environment; pool options
 
 test('prepare: false (PgBouncer in transaction mode) installs, checks and drops as usual', async () => {
   const db = await createDatabase();
-  const options = { connectionString: db.url, env: {}, prepare: false };
+  const options = { connectionString: db.url, env: {}, pool: { prepare: false } };
   assert.equal((await installOrDropPostgresBackend(options)).created.length, 6);
   assert.deepEqual((await installOrDropPostgresBackend(options)).created, []);
   assert.equal((await inspectPostgresBackend(options)).ok, true);

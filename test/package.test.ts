@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,12 +16,14 @@ import { EXAMPLES, root, setUpApp, typecheck } from './support/apps.js';
 let work: string;
 let files: string[];
 const apps: string[] = [];
+let tarball: string;
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'asyncmq-packed-'));
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
   const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
   files = packed[0].files.map((f: { path: string }) => f.path);
+  tarball = join(work, packed[0].filename);
   for (const example of Object.values(EXAMPLES)) {
     apps.push(await setUpApp(work, example, (target) => {
       execFileSync('tar', ['-xzf', join(work, packed[0].filename), '-C', target, '--strip-components=1']);
@@ -72,4 +74,65 @@ test('the schema entry loads under require() and imports neither postgres.js nor
   await visit('schema.js');
   assert.ok(seen.size >= 4, `followed ${[...seen].join(', ')}`);
   assert.deepEqual([...outside], ['drizzle-orm']);
+});
+
+test('without postgres.js installed: nothing loads it until a URL is used; the app\'s PGlite works through db; a URL and the CLI ask for it', async () => {
+  // The static import graph of the main entry and of its declarations leaves the package only for drizzle-orm.
+  const dist = join(apps[0]!, 'node_modules/asyncmq-postgres/dist');
+  const outside = new Set<string>();
+  const seen = new Set<string>();
+  const visit = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = await readFile(join(dist, file), 'utf8');
+    for (const [, spec] of code.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]/gm)) {
+      if (!spec) continue;
+      if (spec.startsWith('./') || spec.startsWith('../')) await visit(join(file, '..', spec).replace(/\.js$/, file.endsWith('.d.ts') ? '.d.ts' : '.js'));
+      else if (!spec.startsWith('node:')) outside.add(spec.split('/')[0]!);
+    }
+  };
+  await visit('index.js');
+  await visit('index.d.ts');
+  assert.ok(seen.has('drivers/postgres-js.js') && seen.has('drivers/types.d.ts'), [...seen].join(', '));
+  assert.deepEqual([...outside], ['drizzle-orm']);
+
+  // An app with drizzle-orm and PGlite only.
+  const bare = await mkdtemp(join(tmpdir(), 'asyncmq-no-postgres-'));
+  try {
+    const target = join(bare, 'node_modules/asyncmq-postgres');
+    await mkdir(target, { recursive: true });
+    execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
+    await mkdir(join(bare, 'node_modules/@electric-sql'));
+    await symlink(join(root, 'node_modules/drizzle-orm'), join(bare, 'node_modules/drizzle-orm'));
+    await symlink(join(root, 'node_modules/@electric-sql/pglite'), join(bare, 'node_modules/@electric-sql/pglite'));
+    const script = `
+      const absent = await import('postgres').then(() => false, () => true);
+      const { PGlite } = await import('@electric-sql/pglite');
+      const { drizzle } = await import('drizzle-orm/pglite');
+      const { installOrDropPostgresBackend, inspectPostgresBackend } = await import('asyncmq-postgres');
+      const { asyncmqJobs } = await import('asyncmq-postgres/schema');
+      const client = new PGlite();
+      const db = drizzle(client);
+      const report = await installOrDropPostgresBackend({ db, env: {} });
+      const status = await inspectPostgresBackend({ db, env: {} });
+      const refused = await installOrDropPostgresBackend({ connectionString: 'postgres://app@127.0.0.1:1/app', env: {} }).catch((e) => e.code + ': ' + e.message);
+      await client.close();
+      console.log(JSON.stringify({ absent, created: report.created.length, ok: status.ok, refused, schema: typeof asyncmqJobs }));`;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: bare, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(run.status, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    assert.deepEqual({ ...out, refused: undefined }, { absent: true, created: 6, ok: true, refused: undefined, schema: 'object' });
+    assert.match(out.refused, /^ASYNCMQ_USAGE: a database URL needs postgres\.js, which is not installed: `npm install postgres`/);
+
+    const cli = spawnSync(process.execPath, [join(target, 'dist/bin.js'), 'install'], {
+      cwd: bare,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, ASYNCMQ_POSTGRES_BACKEND_URL: 'postgres://app@127.0.0.1:1/app' },
+    });
+    assert.equal(cli.status, 2, cli.stderr);
+    assert.match(cli.stderr, /`npm install postgres`.*\[ASYNCMQ_USAGE\]\n$/);
+  } finally {
+    await rm(bare, { recursive: true, force: true });
+  }
 });

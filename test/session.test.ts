@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
+import { readJson } from '../src/drivers/index.js';
 import { withBuildSession } from '../src/index-builds.js';
 import { beginLocked } from '../src/locking.js';
 import { installOrDropPostgresBackend } from '../src/index.js';
@@ -94,12 +95,13 @@ test('a build session lifts the role\'s timeouts for its body only, and leaves t
   const db = await createDatabase();
   const role = await roleWithTimeouts(db, { statement: '4s', lock: '3s' });
   const backend = resolveBackend({ env: {} });
-  const connection = resolveBackendConnection({ connectionString: role.url(db.name), env: {} }, backend.settings);
-  const seen = await withPool(connection, backend, async (sql, run) => {
-    const show = async () => {
-      const [row] = await sql`select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock`;
-      return { ...row };
-    };
+  const connection = await resolveBackendConnection({ connectionString: role.url(db.name), env: {} }, backend.settings);
+  const seen = await withPool({ kind: 'url', connection }, backend, async (sql, run) => {
+    const show = () =>
+      readJson<{ statement: string; lock: string }>(
+        sql,
+        "select json_build_object('statement', current_setting('statement_timeout'), 'lock', current_setting('lock_timeout'))::text",
+      );
     const before = await show();
     const inside = await withBuildSession(sql, run, 'public', show);
     const after = await show();
@@ -125,12 +127,12 @@ test('a build session lifts the role\'s timeouts for its body only, and leaves t
 test('a locked transaction does not nest: the inner one is refused and the outer rolled back', async () => {
   const db = await createDatabase();
   const backend = resolveBackend({ env: {} });
-  const connection = resolveBackendConnection({ connectionString: db.url, env: {} }, backend.settings);
-  const outcome = await withPool(connection, backend, (sql, run) =>
+  const connection = await resolveBackendConnection({ connectionString: db.url, env: {} }, backend.settings);
+  const outcome = await withPool({ kind: 'url', connection }, backend, (sql, run) =>
     beginLocked(sql, 1000, run, 'public', async (tx) => {
       await tx.unsafe('create table made_outside (id int)');
       // A second BEGIN would only warn, and its COMMIT would commit the outer transaction.
-      return beginLocked(tx, 1000, run, 'public', async () => 'nested');
+      return beginLocked(sql, 1000, run, 'public', async () => 'nested');
     }),
   ).then(
     () => 'resolved',

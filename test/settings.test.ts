@@ -95,7 +95,8 @@ test('pool options: asyncpg names map to postgres.js, unknown and malformed ones
   assert.throws(() => normalizePoolOptions({ max: 5, max_size: 5 }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"max" and "max_size" both set the pool size; give one/));
   assert.throws(() => normalizePoolOptions({ max: '5' }, 'the call'), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /"max" sets the pool size: expected a whole number of connections from 1 to 262143, got "5"/));
   const url = 'postgres://u:p@127.0.0.1:1/db';
-  await assert.rejects(installOrDropPostgresBackend({ connectionString: url, env: {}, max_sise: 5 }), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /max_sise.*from the call/));
+  // @ts-expect-error: not a pool option
+  await assert.rejects(installOrDropPostgresBackend({ connectionString: url, env: {}, pool: { max_sise: 5 } }), refused('ASYNCMQ_INVALID_POOL_OPTIONS', /max_sise.*from the call/));
   for (const raw of ['{"max": ', '[1]', '"x"', 'null']) {
     await assert.rejects(
       installOrDropPostgresBackend({ connectionString: url, env: { ASYNCMQ_POSTGRES_POOL_OPTIONS: raw } }),
@@ -172,9 +173,9 @@ test('pool options that would change how the package reads its own queries are r
   }
 });
 
-test('the connect timeout is 10 s unless given', () => {
-  assert.equal(resolveConnection('postgres://u@h/db', {}, 'the call').options.connect_timeout, 10);
-  assert.equal(resolveConnection('postgres://u@h/db', { timeout: 3 }, 'the call').options.connect_timeout, 3);
+test('the connect timeout is 10 s unless given', async () => {
+  assert.equal((await resolveConnection('postgres://u@h/db', {}, 'the call')).options.connect_timeout, 10);
+  assert.equal((await resolveConnection('postgres://u@h/db', { timeout: 3 }, 'the call')).options.connect_timeout, 3);
 });
 
 test('importing the schema entry reads only the naming variables', () => {

@@ -53,7 +53,7 @@ test('16 upgraders at once: all succeed, the database ends at the newer version,
   await fill(db, '0.1');
   const before = await rows(db);
   const results = await Promise.allSettled(
-    Array.from({ length: 16 }, () => installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true, max: 1 })),
+    Array.from({ length: 16 }, () => installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true, pool: { max: 1 } })),
   );
   assert.deepEqual(results.filter((r) => r.status === 'rejected'), []);
   assert.deepEqual(await snapshot(db.sql), await reference('0.9'));

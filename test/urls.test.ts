@@ -69,20 +69,20 @@ test('% and # in a password: ASYNCMQ_INVALID_URL with the advice to percent-enco
   }
 });
 
-test('other URLs postgres.js cannot read are refused, and percent-encoded ones are read right', () => {
+test('other URLs postgres.js cannot read are refused, and percent-encoded ones are read right', async () => {
   for (const url of ['postgres://u:p@[::1]:5432/db', 'postgres://u:p@h1,,h2/db', 'postgres://u:p@h1:5432,h2:99999/db', 'postgres://u:p@h%zz/db']) {
-    assert.throws(() => resolveConnection(url, {}, 'the call'), (e: unknown) => e instanceof AsyncmqPostgresError && e.code === 'ASYNCMQ_INVALID_URL', url);
+    await assert.rejects(resolveConnection(url, {}, 'the call'), (e: unknown) => e instanceof AsyncmqPostgresError && e.code === 'ASYNCMQ_INVALID_URL', url);
   }
-  const encoded = resolveConnection('postgres://app:Xy%40Secret%2CTail9%23100%25@db.example.com:6432/app', {}, 'the call');
+  const encoded = await resolveConnection('postgres://app:Xy%40Secret%2CTail9%23100%25@db.example.com:6432/app', {}, 'the call');
   assert.equal(encoded.target, 'db.example.com:6432/app');
   assert.equal(encoded.user, 'app');
   assert.ok(encoded.secrets.passwords.includes('Xy@Secret,Tail9#100%'));
 });
 
 test('a multi-host URL postgres.js supports keeps working, and the message names every host', async () => {
-  assert.equal(resolveConnection('postgres://u:p@h1:5432,h2:5433/db', {}, 'the call').target, 'h1:5432,h2:5433/db');
+  assert.equal((await resolveConnection('postgres://u:p@h1:5432,h2:5433/db', {}, 'the call')).target, 'h1:5432,h2:5433/db');
   // postgres.js gives a host without a port the first host's port: the message says so.
-  assert.equal(resolveConnection('postgres://u:p@h1:5433,h2/db', {}, 'the call').target, 'h1:5433,h2:5433/db');
+  assert.equal((await resolveConnection('postgres://u:p@h1:5433,h2/db', {}, 'the call')).target, 'h1:5433,h2:5433/db');
   const db = await createDatabase();
   const server = new URL(db.url);
   const twice = db.url.replace(`@${server.host}`, `@${server.host},${server.host}`);
@@ -94,7 +94,7 @@ test('a multi-host URL postgres.js supports keeps working, and the message names
 test('the target is where postgres.js connects: pool options over the URL, then PGHOST/PGPORT/PGDATABASE/PGUSER', async () => {
   const port = await closedPort();
   const viaOptions = await failure(
-    installOrDropPostgresBackend({ connectionString: 'postgres://u:pw@db.invalid:5432/app', env: {}, host: '127.0.0.1', port, user: 'opt_user' }),
+    installOrDropPostgresBackend({ connectionString: 'postgres://u:pw@db.invalid:5432/app', env: {}, pool: { host: '127.0.0.1', port, user: 'opt_user' } }),
   );
   assert.equal(viaOptions.code, 'ASYNCMQ_CONNECTION_FAILED');
   assert.match(viaOptions.message, new RegExp(`^could not connect to 127\\.0\\.0\\.1:${port}/app as user opt_user \\(ECONNREFUSED`));
@@ -105,7 +105,7 @@ test('the target is where postgres.js connects: pool options over the URL, then 
     const viaEnv = await failure(installOrDropPostgresBackend({ connectionString: 'postgres://', env: {} }));
     assert.match(viaEnv.message, new RegExp(`^could not connect to 127\\.0\\.0\\.1:${port}/env_db as user env_user \\(`));
     // The URL's own parts come before the environment's.
-    assert.equal(resolveConnection(`postgres://url_user@localhost:${port}/url_db`, {}, 'the call').target, `localhost:${port}/url_db`);
+    assert.equal((await resolveConnection(`postgres://url_user@localhost:${port}/url_db`, {}, 'the call')).target, `localhost:${port}/url_db`);
   } finally {
     for (const [key, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[key];
@@ -129,16 +129,16 @@ test('a short password or one equal to a name is hidden where it is written, not
     assert.doesNotMatch(everything(error), /\*\*\*/);
   }
   // The driver's or server's text, where it would show the password.
-  const secrets = resolveConnection('postgres://app:1@127.0.0.1:5432/app', {}, 'the call').secrets;
+  const secrets = (await resolveConnection('postgres://app:1@127.0.0.1:5432/app', {}, 'the call')).secrets;
   assert.equal(redact('connect ECONNREFUSED 127.0.0.1:5432 for role "app"', secrets), 'connect ECONNREFUSED 127.0.0.1:5432 for role "app"');
   assert.equal(redact('Invalid URL postgres://app:1@127.0.0.1:5432/app', secrets), 'Invalid URL <the database URL>');
   assert.equal(redact('at postgres://app:1@elsewhere/x', secrets), 'at postgres://app:***@elsewhere/x');
   assert.equal(redact('host=h password=1 user=app', secrets), 'host=h password=*** user=app');
   assert.equal(redact('{"user":"app","password":"1"}', secrets), '{"user":"app","password":***}');
   assert.equal(redact("the value '1' is not allowed", secrets), "the value '***' is not allowed");
-  const same = resolveConnection('postgres://postgres:postgres@127.0.0.1:5432/postgres', {}, 'the call').secrets;
+  const same = (await resolveConnection('postgres://postgres:postgres@127.0.0.1:5432/postgres', {}, 'the call')).secrets;
   assert.equal(redact('password authentication failed for user "postgres"', same), 'password authentication failed for user "postgres"');
-  const long = resolveConnection('postgres://app:s3cr%40t@127.0.0.1:5432/app', {}, 'the call').secrets;
+  const long = (await resolveConnection('postgres://app:s3cr%40t@127.0.0.1:5432/app', {}, 'the call')).secrets;
   assert.equal(redact('quoted "s3cr@t" and \'s3cr%40t\'; app:s3cr@t@host', long), 'quoted "***" and \'***\'; app:***@host');
 });
 

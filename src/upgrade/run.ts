@@ -8,10 +8,10 @@
  * - the rest of a step (new tables, attaching the key, dropping the old one) runs in one short
  *   transaction under the namespace's install lock, like any install.
  */
-import type { Sql } from 'postgres';
 import type { CatalogState, CatalogTable } from '../catalog.js';
 import { constraintDefinition, indexDefinition, renderCreateIndex, renderCreateTable } from '../ddl.js';
 import { readBackendCatalog } from '../detect.js';
+import type { Link } from '../drivers/index.js';
 import { AsyncmqPostgresError } from '../errors.js';
 import { withBuildSession } from '../index-builds.js';
 import { beginLocked } from '../locking.js';
@@ -36,7 +36,7 @@ function keyIndex(state: CatalogState, key: AddedKey) {
 }
 
 export async function upgradeInPlace(
-  sql: Sql,
+  sql: Link,
   backend: ResolvedBackend,
   run: Step,
   namespace: string,
@@ -58,7 +58,7 @@ export async function upgradeInPlace(
  * timeouts lifted for the build). Another upgrader holding that session is waited for, by
  * polling, at most the lock timeout. Returns whether this call built it.
  */
-async function buildKeyIndex(sql: Sql, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, key: AddedKey): Promise<boolean> {
+async function buildKeyIndex(sql: Link, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, key: AddedKey): Promise<boolean> {
   const needed = (state: CatalogState) => !keyAttached(state, key) && keyIndex(state, key)?.valid !== true;
   const deadline = backend.lockTimeoutMs > 0 ? Date.now() + backend.lockTimeoutMs : Infinity;
   for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
@@ -94,7 +94,7 @@ async function buildKeyIndex(sql: Sql, backend: ResolvedBackend, run: Step, name
 }
 
 /** The step's transaction: new tables, the key attached, the old constraint dropped; nothing if all is done. */
-async function finishStep(sql: Sql, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, outcome: UpgradeOutcome): Promise<void> {
+async function finishStep(sql: Link, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, outcome: UpgradeOutcome): Promise<void> {
   const todo = (state: CatalogState) => ({
     tables: step.addTables.filter((t) => !tableIn(state, t.name)),
     keys: step.addKeys.filter((key) => !keyAttached(state, key)),
