@@ -68,7 +68,7 @@ test('drizzle-orm on node-postgres, a Client: the whole life through it, the cli
     await client.query("set statement_timeout = '7s'");
     await client.query("set lock_timeout = '3s'");
     const before = (await client.query(SESSION_STATE)).rows[0];
-    await lifecycle({ db: nodePostgres(client) }, db);
+    await lifecycle({ db: nodePostgres({ client }) }, db);
     assert.deepEqual((await client.query(SESSION_STATE)).rows[0], before);
     assert.deepEqual(before, { pid: before.pid, statement_timeout: '7s', lock_timeout: '3s', advisory_locks: 0, our_statements: 0 });
     assert.equal(client.getTransactionStatus(), 'I');
@@ -84,7 +84,7 @@ test('drizzle-orm on node-postgres, a Pool: the call checks out one client and r
   pool.on('connect', (client) => void client.query("set lock_timeout = '3s'"));
   try {
     const before = (await pool.query(SESSION_STATE)).rows[0];
-    await lifecycle({ db: nodePostgres(pool) }, db);
+    await lifecycle({ db: nodePostgres({ client: pool }) }, db);
     assert.deepEqual((await pool.query(SESSION_STATE)).rows[0], before);
     assert.equal(before.lock_timeout, '3s');
     assert.equal(pool.totalCount, 1);
@@ -116,7 +116,7 @@ test('drizzle-orm on postgres-js: reads on the app\'s pool, changes on a connect
   try {
     const state = async () => ({ ...(await client.unsafe(SESSION_STATE, [], { prepare: false }))[0] });
     const before = await state();
-    await lifecycle({ db: postgresJs(client) }, db);
+    await lifecycle({ db: postgresJs({ client }) }, db);
     assert.deepEqual(await state(), before);
     assert.equal(before.lock_timeout, '3s');
     await eventually('the call\'s own connection to close', async () => {
@@ -150,7 +150,7 @@ test('PGlite, through drizzle-orm and raw: the whole life in process, its settin
   try {
     await client.exec("set statement_timeout = '7s'");
     // Each life ends with drop, so the second starts on an empty database again.
-    for (const connection of [{ db: pglite(client) }, { client }]) {
+    for (const connection of [{ db: pglite({ client }) }, { client }]) {
       await lifecycle(connection);
       const [row] = (await client.query<{ timeout: string; locks: number }>(
         "select current_setting('statement_timeout') as timeout, (select count(*)::int from pg_locks where locktype = 'advisory') as locks",
@@ -265,7 +265,7 @@ for (const kind of ['pool', 'client'] as const) {
 test('the error names the app\'s connection as its driver reads it, and never its password', async () => {
   const pool = new pg.Pool({ connectionString: 'postgres://app:pool-secret-1@127.0.0.1:1/appdb', connectionTimeoutMillis: 2000 });
   try {
-    const error = await failure(installOrDropPostgresBackend({ db: nodePostgres(pool), env: {} }));
+    const error = await failure(installOrDropPostgresBackend({ db: nodePostgres({ client: pool }), env: {} }));
     assert.ok(error instanceof AsyncmqPostgresError);
     assert.equal(error.code, 'ASYNCMQ_CONNECTION_FAILED');
     assert.match(error.message, /^could not connect to 127\.0\.0\.1:1\/appdb as user app \(ECONNREFUSED/);

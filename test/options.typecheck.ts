@@ -17,10 +17,10 @@ export const accepted: InstallOrDropOptions[] = [
   { connectionString: url, pool: { max: 1, connect_timeout: 5, connection: { search_path: 'queue' } } },
   // AsyncMQ's asyncpg names.
   { connectionString: url, pool: { min_size: 1, max_size: 5, timeout: 3 } },
-  { db: postgresJs(postgres(url)) },
-  { db: nodePostgres(new pg.Pool()) },
-  { db: nodePostgres(new pg.Client()) },
-  { db: pglite(new PGlite()) },
+  { db: postgresJs({ client: postgres(url) }) },
+  { db: nodePostgres({ client: new pg.Pool() }) },
+  { db: nodePostgres({ client: new pg.Client() }) },
+  { db: pglite({ client: new PGlite() }) },
   { client: postgres(url) },
   { client: new pg.Pool() },
   { client: new pg.Client() },
@@ -45,7 +45,7 @@ export const refused: InstallOrDropOptions[] = [
 ];
 
 export const inspect: InspectOptions[] = [
-  { db: nodePostgres(new pg.Pool()), role: 'app' },
+  { db: nodePostgres({ client: new pg.Pool() }), role: 'app' },
   // @ts-expect-error: install's option, not status's
   { connectionString: url, drop: true },
 ];

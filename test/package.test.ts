@@ -112,7 +112,7 @@ test('without postgres.js installed: nothing loads it until a URL is used; the a
       const { installOrDropPostgresBackend, inspectPostgresBackend } = await import('asyncmq-postgres');
       const { asyncmqJobs } = await import('asyncmq-postgres/schema');
       const client = new PGlite();
-      const db = drizzle(client);
+      const db = drizzle({ client });
       const report = await installOrDropPostgresBackend({ db, env: {} });
       const status = await inspectPostgresBackend({ db, env: {} });
       const refused = await installOrDropPostgresBackend({ connectionString: 'postgres://app@127.0.0.1:1/app', env: {} }).catch((e) => e.code + ': ' + e.message);

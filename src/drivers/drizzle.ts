@@ -1,6 +1,8 @@
 /**
- * A Drizzle Postgres database: drizzle-orm's `PgDatabase`, told by drizzle's own `is()` (not
- * `instanceof`, which fails when the app and the package resolve two copies of drizzle-orm).
+ * A Drizzle Postgres database: drizzle-orm's `PgDatabase` (0.x) or `BasePgAsyncDatabase` (1.0),
+ * told by drizzle's entity kinds, as its own `is()` does, not by `instanceof`, which fails when
+ * the app and the package resolve two copies of drizzle-orm. The kinds are compared as names, so
+ * one build of the package serves both lines.
  *
  * On postgres-js, node-postgres and PGlite the package uses the database's `$client`, as
  * clients.ts does for a raw client. Any other driver (an HTTP one, say, or a proxy) runs one
@@ -8,8 +10,7 @@
  * `status` and a no-op install work, and refuses what needs a session with
  * ASYNCMQ_SESSION_REQUIRED.
  */
-import { entityKind, is, sql, type SQL } from 'drizzle-orm';
-import { PgDatabase, PgTransaction } from 'drizzle-orm/pg-core';
+import { entityKind, sql, type SQL } from 'drizzle-orm';
 import { AsyncmqPostgresError } from '../errors.js';
 import { clientLink, describeValue } from './clients.js';
 import type { Link, Param, Row } from './types.js';
@@ -18,6 +19,20 @@ interface Executes {
   execute(query: SQL): PromiseLike<unknown>;
   $client?: unknown;
 }
+
+/** Drizzle's entity kinds of a value's class and its ancestors (`PgAsyncDatabase`, `BasePgAsyncDatabase`). */
+function entityKinds(value: unknown): string[] {
+  const kinds: string[] = [];
+  if (value === null || typeof value !== 'object') return kinds;
+  for (let cls = (value as object).constructor as unknown; typeof cls === 'function'; cls = Object.getPrototypeOf(cls)) {
+    const kind = (cls as unknown as Record<symbol, unknown>)[entityKind];
+    if (typeof kind === 'string' && Object.hasOwn(cls as object, entityKind)) kinds.push(kind);
+  }
+  return kinds;
+}
+
+const DATABASE_KINDS = ['PgDatabase', 'BasePgAsyncDatabase'];
+const TRANSACTION_KINDS = ['PgTransaction', 'PgAsyncTransaction'];
 
 /** The driver's name for messages: drizzle's entity kind of the database (`NeonHttpDatabase`). */
 function kindOf(db: object): string {
@@ -57,12 +72,13 @@ function executeLink(db: Executes, kind: string, transaction: boolean): Link {
 }
 
 export function drizzleLink(db: unknown): Link {
-  if (!is(db, PgDatabase)) {
+  const kinds = entityKinds(db);
+  if (!kinds.some((kind) => DATABASE_KINDS.includes(kind))) {
     const hint = clientLink(db) ? ': it is a driver client; pass it as client' : '';
     throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `db must be a Drizzle Postgres database (drizzle-orm's PgDatabase), got ${describeValue(db)}${hint}`);
   }
   const database = db as unknown as Executes;
-  const transaction = is(db, PgTransaction);
+  const transaction = kinds.some((kind) => TRANSACTION_KINDS.includes(kind));
   const client = transaction ? undefined : database.$client;
   return (client !== undefined && clientLink(client)) || executeLink(database, kindOf(database), transaction);
 }
