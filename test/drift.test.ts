@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareCatalog, readCatalog, type ItemStatus } from '../src/catalog.js';
 import { main } from '../src/cli.js';
-import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend, type Impact } from '../src/index.js';
+import { installOrDropPostgresBackend, inspectPostgresBackend, type Impact } from '../src/index.js';
 import { resolveBackend } from '../src/resolve.js';
 import { runAsyncmqStatements } from './support/asyncmq.js';
 import { createDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
+import { failure } from './support/failure.js';
 
 async function run(args: string[], env: Record<string, string | undefined>) {
   let stdout = '';
@@ -20,15 +21,6 @@ async function run(args: string[], env: Record<string, string | undefined>) {
   return { code, stdout, stderr };
 }
 
-async function failure(promise: Promise<unknown>): Promise<AsyncmqPostgresError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AsyncmqPostgresError, String(error));
-    return error;
-  }
-  assert.fail('expected a failure');
-}
 
 const CASES: { change: string; sql: string; item?: string; impact: Impact | 'none' }[] = [
   { change: "an app's nullable column", sql: 'alter table asyncmq_jobs add column note text', item: 'column note', impact: 'harmless' },

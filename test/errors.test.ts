@@ -7,20 +7,13 @@ import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import postgres from 'postgres';
-import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
+import { installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
 import { lockKey } from '../src/resolve.js';
 import { adminSql, createDatabase, urlFor } from './support/db.js';
 import { createRole } from './support/roles.js';
 import { snapshot } from './support/snapshot.js';
+import { failure } from './support/failure.js';
 
-async function failure(promise: Promise<unknown>): Promise<AsyncmqPostgresError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof AsyncmqPostgresError, `not an AsyncmqPostgresError: ${inspect(error)}`);
-  return error;
-}
 
 function assertNoSecret(error: unknown, secret: string): void {
   const everything = inspect(error, { depth: 20, showHidden: true }) + JSON.stringify(error);

@@ -15,6 +15,7 @@ import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBack
 import { lockKey } from '../src/resolve.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
+import { failure as refused } from './support/failure.js';
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
@@ -323,14 +324,6 @@ function assertNothingLeft(held: ReturnType<typeof resources>, message?: string)
   assert.ok(now.timers <= held.timers, `${message ?? 'timers'}: ${now.timers} timers, ${held.timers} before`);
 }
 
-async function refused(promise: Promise<unknown>): Promise<AsyncmqPostgresError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof AsyncmqPostgresError, String(error));
-  return error;
-}
 
 test('a peer that accepts and closes: install and status stop at the connect timeout, and leave no socket or timer', async () => {
   const peer = await acceptAndClose();

@@ -12,15 +12,8 @@ import { resolveConnection } from '../src/connection.js';
 import { redact } from '../src/errors.js';
 import { AsyncmqPostgresError, inspectPostgresBackend, installOrDropPostgresBackend } from '../src/index.js';
 import { adminSql, createDatabase, serverUrl, uniqueName, atEnd } from './support/db.js';
+import { failure } from './support/failure.js';
 
-async function failure(promise: Promise<unknown>): Promise<AsyncmqPostgresError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (e: unknown) => e,
-  );
-  assert.ok(error instanceof AsyncmqPostgresError, `not an AsyncmqPostgresError: ${inspect(error)}`);
-  return error;
-}
 
 const everything = (error: unknown) => inspect(error, { depth: 20, showHidden: true }) + JSON.stringify(error);
 

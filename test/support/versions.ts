@@ -2,24 +2,14 @@
  * For the version tests: databases made by AsyncMQ's own installer SQL, filled with rows, their
  * rows read back, and each version's reference catalog (made once per test file).
  */
-import assert from 'node:assert/strict';
-import { AsyncmqPostgresError } from '../../src/index.js';
 import type { SchemaVersion } from '../../src/versions.js';
 import { createDatabase, type TestDatabase } from './db.js';
 import { asyncmqInstallSql } from './seed.js';
 import { snapshot, type Snapshot } from './snapshot.js';
+export { failure } from './failure.js';
 
 export const at = (version: SchemaVersion) => ({ env: {}, settings: { postgresSchemaVersion: version } });
 
-export async function failure(promise: Promise<unknown>): Promise<AsyncmqPostgresError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AsyncmqPostgresError, String(error));
-    return error;
-  }
-  assert.fail('expected a failure');
-}
 
 /** A database made by AsyncMQ's own installer SQL of `version`, in `namespace` when given. */
 export async function asyncmqDatabase(version: SchemaVersion, names = {}, namespace?: string): Promise<TestDatabase> {
