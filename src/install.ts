@@ -3,8 +3,9 @@
  * drop.ts) at application startup, on every replica, against a database that may be serving the queue.
  *
  * - The catalog is read first, outside any transaction. When everything is in place, that one
- *   query is all that runs: no DDL, no lock on the tables, so a restart never waits behind the
- *   queue's writers.
+ *   round trip is all that runs: no DDL, no lock on the tables, so a restart never waits behind
+ *   the queue's writers. An exact match returns at once (src/noop-check.ts); anything else goes
+ *   on to the full comparison.
  * - Otherwise one transaction takes `pg_advisory_xact_lock` for the namespace on the DDL's own
  *   connection (so it also works behind PgBouncer in transaction mode), reads the catalog
  *   again, and creates only what is still missing. Concurrent `CREATE ... IF NOT EXISTS` is not
@@ -24,6 +25,7 @@ import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } fro
 import { drop } from './drop.js';
 import { buildConcurrently, pendingIndex, type PendingIndex } from './index-builds.js';
 import { beginLocked } from './locking.js';
+import { exactlyInShape } from './noop-check.js';
 import { withPool, type Step } from './pool.js';
 import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
 import { resolveBackend, resolveBackendConnection, type BackendOptions, type ResolvedBackend } from './resolve.js';
@@ -83,6 +85,7 @@ async function install(
   const read = (relations: boolean) => run('reading the catalog', () => readBackendCatalog(sql, backend, { relations }));
   let before = await read(false);
   const namespace = namespaceOf(before);
+  if (exactlyInShape(shapes, before)) return { action: 'install', namespace, created: [], dropped: [], pendingIndexes: [] };
   let statuses = compareCatalog(shapes, before);
   const created: string[] = [];
   const dropped: string[] = [];
