@@ -1,10 +1,9 @@
 /**
- * Reads what Postgres has for the package's tables: one round trip, against the system
- * catalogs only, taking no lock on the tables.
+ * Reads what Postgres has for the package's tables: one statement, one round trip, against the
+ * system catalogs only, taking no lock on the tables.
  *
- * The read is a handful of flat statements sent as one simple-protocol query (literals inline,
- * so there is no separate parse step, and nothing for the planner to correlate), returning the
- * catalog's own rows; definitions are assembled here. Nothing in it may lock the tables:
+ * The read returns the catalog's own rows (see `readPlan`), and definitions are assembled
+ * here. Nothing in it may lock the tables:
  * `pg_get_indexdef()`, `pg_get_expr(expr, table)` and `pg_get_constraintdef()` of a CHECK
  * constraint open the table for its column names, an ACCESS SHARE lock that waits behind any
  * ALTER TABLE or VACUUM FULL. So index expressions, predicates and check constraints are read as
@@ -74,123 +73,306 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const TYPE_FIELDS = TREE_OID_FIELDS.types.map(literal).join(', ');
 
-function statements(namespace: string | null, tables: readonly string[], relationNamesWanted: readonly string[] | undefined): string {
+/** The kinds of rows one read returns. */
+type Part = 'head' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'opclasses' | 'types' | 'operators' | 'functions' | 'collations' | 'defaults' | 'relations';
+
+/** One kind of row: its columns (name, SQL, how to read the text back) and where they come from. */
+interface Branch {
+  part: Part;
+  columns: [string, string, 'int' | 'bool' | 'text'][];
+  from: string;
+}
+
+/**
+ * The read as one statement: every kind of row in one UNION ALL, so that all of it comes from
+ * one snapshot (a multi-statement query would take one per statement, and a table could read
+ * as missing while its indexes read as there) and in one round trip, with literals inline so
+ * there is no separate parse step. Each branch scans one catalog by oid: to_regclass()
+ * resolves the tables' names without a lock, and a scan by oid plans in a fraction of a join's
+ * time (planning, not reading, is most of what a read of a few rows costs).
+ */
+function readPlan(
+  namespace: string | null,
+  tables: readonly string[],
+  options: { names: boolean; relations: readonly string[] | undefined },
+): { sql: string; branches: Branch[] } {
   const ns = namespace === null ? 'current_schema()' : literal(namespace);
-  const ours = `(select c.oid from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${ns} and c.relname in (${tables.map(literal).join(', ')}))`;
-  const parts = [
-    `select ${ns} as namespace, exists (select 1 from pg_namespace where nspname = ${ns}) as namespace_exists`,
-    `select c.oid::int as oid, c.relname as name, c.relkind::text as kind from pg_class c where c.oid in ${ours} order by c.relname`,
-    `select a.attrelid::int as rel, a.attnum as num, a.attname as name, a.atttypid::int as type_oid, a.atttypmod as typmod,
-       a.attcollation::int as collation, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
-       a.attidentity::text as identity, case when a.attgenerated = '' then pg_get_expr(d.adbin, 0) end as default,
-       case when a.attgenerated <> '' then d.adbin::text end as generated
-     from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-     where a.attrelid in ${ours} and a.attnum > 0 and not a.attisdropped order by a.attrelid, a.attnum`,
-    // pg_get_constraintdef() of keys and foreign keys reads only column and relation names; of
-    // any constraint with an expression it would lock the table, so those come as trees.
-    `select k.conrelid::int as rel, k.conname as name, k.contype::text as kind,
-       case when k.contype in ('p', 'u', 'f') then pg_get_constraintdef(k.oid) end as definition,
-       k.conbin::text as tree, k.convalidated as validated
-     from pg_constraint k where k.conrelid in ${ours} and k.contype <> 'n' order by k.conrelid, k.conname`,
-    `select i.indrelid::int as rel, ic.relname as name, am.amname as method, am.oid::int as method_oid, i.indisunique as unique, i.indisvalid as valid,
-       i.indnkeyatts as key_count, i.indkey::text as keys, i.indoption::text as options, i.indclass::text as classes,
-       i.indcollation::text as collations, i.indexprs::text as exprs, i.indpred::text as pred,
-       (to_jsonb(i) ->> 'indnullsnotdistinct') = 'true' as nulls_not_distinct
-     from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam
-     where i.indrelid in ${ours} order by i.indrelid, ic.relname`,
-    // Whatever the trees and the index keys refer to by number, named.
-    `with trees as (
-       select i.indexprs::text as tree from pg_index i where i.indrelid in ${ours} and i.indexprs is not null
-       union all select i.indpred::text from pg_index i where i.indrelid in ${ours} and i.indpred is not null
-       union all select k.conbin::text from pg_constraint k where k.conrelid in ${ours} and k.conbin is not null
-       union all select d.adbin::text from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
-         where d.adrelid in ${ours} and a.attgenerated <> ''
-     ), refs as (
-       select distinct m[1] as field, m[2]::oid as oid from trees, regexp_matches(trees.tree, ':(\\w+) (\\d+)', 'g') as m
-     )
-     select 'type' as kind, t.oid::int as oid, format_type(t.oid, -1) as name, t.typtype::text as a, t.typcollation::int::text as b,
-         t.typcategory::text as c, null as d
-       from pg_type t where t.oid in (select oid from refs where field in (${TYPE_FIELDS}))
-         or t.oid in (select a.atttypid from pg_attribute a where a.attrelid in ${ours})
-     union all select 'operator', o.oid::int, o.oprname::text, n.nspname::text, o.oprleft::int::text, o.oprright::int::text, o.oprresult::int::text
-       from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where o.oid in (select oid from refs where field = 'opno')
-     union all select 'function', p.oid::int, quote_ident(p.proname), n.nspname::text, p.proargtypes::text, p.prorettype::int::text,
-         (p.provariadic <> 0)::text || ' ' || p.proretset::text
-       from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid in (select oid from refs where field = 'funcid')
-     union all select 'opclass', c.oid::int, quote_ident(c.opcname), null, null, null, null
-       from pg_opclass c where c.oid in (select unnest(i.indclass::oid[]) from pg_index i where i.indrelid in ${ours})
-     union all select 'default opclass', c.oid::int, null, c.opcmethod::int::text, c.opcintype::int::text,
-         array_to_string(array(select k.castsource from pg_cast k where k.casttarget = c.opcintype and k.castmethod = 'b'), ' '),
-         (select t.typcategory::text || ' ' || t.typispreferred::text from pg_type t where t.oid = c.opcintype)
-       from pg_opclass c where c.opcdefault
-         and c.opcmethod in (select ic.relam from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid in ${ours})
-     union all select 'collation', c.oid::int, quote_ident(c.collname), null, null, null, null
-       from pg_collation c where c.oid in (select unnest(i.indcollation::oid[]) from pg_index i where i.indrelid in ${ours})`,
+  const ours = 'select oid from ours';
+  const branches: Branch[] = [
+    {
+      part: 'head',
+      columns: [
+        ['namespace', ns, 'text'],
+        ['namespace_exists', `exists (select 1 from pg_namespace where nspname = ${ns})`, 'bool'],
+      ],
+      from: '',
+    },
+    {
+      part: 'tables',
+      columns: [
+        ['oid', 'c.oid', 'int'],
+        ['name', 'c.relname', 'text'],
+        ['kind', 'c.relkind', 'text'],
+      ],
+      from: `from pg_class c where c.oid in (${ours})`,
+    },
+    {
+      part: 'columns',
+      columns: [
+        ['rel', 'a.attrelid', 'int'],
+        ['num', 'a.attnum', 'int'],
+        ['name', 'a.attname', 'text'],
+        ['type_oid', 'a.atttypid', 'int'],
+        ['typmod', 'a.atttypmod', 'int'],
+        ['collation', 'a.attcollation', 'int'],
+        ['type', 'format_type(a.atttypid, a.atttypmod)', 'text'],
+        ['not_null', 'a.attnotnull', 'bool'],
+        ['identity', 'a.attidentity', 'text'],
+        // A default cannot refer to columns, so it deparses without its table (and no lock);
+        // a generated column's expression does, and comes as its tree.
+        ['default', "case when a.attgenerated = '' then pg_get_expr(d.adbin, 0) end", 'text'],
+        ['generated', "case when a.attgenerated <> '' then d.adbin::text end", 'text'],
+      ],
+      from: `from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+        where a.attrelid in (${ours}) and a.attnum > 0 and not a.attisdropped`,
+    },
+    {
+      part: 'constraints',
+      // pg_get_constraintdef() of keys and foreign keys reads only column and relation names; of
+      // any constraint with an expression it would lock the table, so those come as trees.
+      columns: [
+        ['rel', 'k.conrelid', 'int'],
+        ['name', 'k.conname', 'text'],
+        ['kind', 'k.contype', 'text'],
+        ['definition', "case when k.contype in ('p', 'u', 'f') then pg_get_constraintdef(k.oid) end", 'text'],
+        ['tree', 'k.conbin::text', 'text'],
+        ['validated', 'k.convalidated', 'bool'],
+      ],
+      from: `from pg_constraint k where k.conrelid in (${ours}) and k.contype <> 'n'`,
+    },
+    {
+      part: 'indexes',
+      columns: [
+        ['rel', 'i.indrelid', 'int'],
+        ['name', 'ic.relname', 'text'],
+        ['method', 'am.amname', 'text'],
+        ['method_oid', 'am.oid', 'int'],
+        ['unique', 'i.indisunique', 'bool'],
+        ['valid', 'i.indisvalid', 'bool'],
+        ['key_count', 'i.indnkeyatts', 'int'],
+        ['keys', 'i.indkey', 'text'],
+        ['options', 'i.indoption', 'text'],
+        ['classes', 'i.indclass', 'text'],
+        ['collations', 'i.indcollation', 'text'],
+        ['exprs', 'i.indexprs', 'text'],
+        ['pred', 'i.indpred', 'text'],
+        // Postgres 15 and later; read so that the statement also runs where the column is not.
+        ['nulls_not_distinct', "to_jsonb(i) ->> 'indnullsnotdistinct'", 'bool'],
+      ],
+      from: `from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam where i.indrelid in (${ours})`,
+    },
+    {
+      part: 'opclasses',
+      columns: [
+        ['oid', 'o.oid', 'int'],
+        ['name', 'quote_ident(o.opcname)', 'text'],
+        ['is_default', 'o.opcdefault', 'bool'],
+        ['type', 'o.opcintype', 'int'],
+      ],
+      from: `from pg_opclass o where o.oid in (select unnest(i.indclass::oid[]) from pg_index i where i.indrelid in (${ours}))`,
+    },
   ];
-  if (relationNamesWanted) {
-    // Which relations hold the names the tables would need for their indexes and sequences.
-    parts.push(`select r.relname as name, r.relkind::text as kind, coalesce(it.relname, st.relname) as owner
-      from pg_class r
-      join pg_namespace n on n.oid = r.relnamespace
-      left join pg_index ri on ri.indexrelid = r.oid
-      left join pg_class it on it.oid = ri.indrelid
-      left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
-      left join pg_class st on st.oid = d.refobjid
-      where n.nspname = ${ns} and r.relname in (${relationNamesWanted.length ? relationNamesWanted.map(literal).join(', ') : 'null'})`);
+  const refs = (fields: readonly string[]) => `select oid from refs where field in (${fields.map(literal).join(', ')})`;
+  if (options.names) {
+    // What the trees refer to by number, named; the collations keys are under; and the default
+    // operator classes a key's type may take through a binary conversion (varchar, text's).
+    branches.push(
+      {
+        part: 'types',
+        columns: [
+          ['oid', 't.oid', 'int'],
+          ['name', 'format_type(t.oid, -1)', 'text'],
+          ['kind', 't.typtype', 'text'],
+          ['collation', 't.typcollation', 'int'],
+          ['category', 't.typcategory', 'text'],
+        ],
+        from: `from pg_type t where t.oid in (${refs(TREE_OID_FIELDS.types)} union select a.atttypid from pg_attribute a where a.attrelid in (${ours}))`,
+      },
+      {
+        part: 'operators',
+        columns: [
+          ['oid', 'o.oid', 'int'],
+          ['name', 'o.oprname', 'text'],
+          ['namespace', 'n.nspname', 'text'],
+          ['left', 'o.oprleft', 'int'],
+          ['right', 'o.oprright', 'int'],
+          ['result', 'o.oprresult', 'int'],
+        ],
+        from: `from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where o.oid in (${refs(TREE_OID_FIELDS.operators)})`,
+      },
+      {
+        part: 'functions',
+        columns: [
+          ['oid', 'p.oid', 'int'],
+          ['name', 'quote_ident(p.proname)', 'text'],
+          ['namespace', 'n.nspname', 'text'],
+          ['args', 'p.proargtypes', 'text'],
+          ['result', 'p.prorettype', 'int'],
+          ['variadic', 'p.provariadic <> 0', 'bool'],
+          ['returns_set', 'p.proretset', 'bool'],
+        ],
+        from: `from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid in (${refs(TREE_OID_FIELDS.functions)})`,
+      },
+      {
+        part: 'collations',
+        columns: [
+          ['oid', 'c.oid', 'int'],
+          ['name', 'quote_ident(c.collname)', 'text'],
+        ],
+        from: `from pg_collation c where c.oid in (select unnest(i.indcollation::oid[]) from pg_index i where i.indrelid in (${ours}))`,
+      },
+      {
+        part: 'defaults',
+        columns: [
+          ['oid', 'c.oid', 'int'],
+          ['method', 'c.opcmethod', 'int'],
+          ['type', 'c.opcintype', 'int'],
+          ['sources', 'k.sources', 'text'],
+          ['category', 't.typcategory', 'text'],
+          ['preferred', 't.typispreferred', 'bool'],
+        ],
+        from: `from pg_opclass c join pg_type t on t.oid = c.opcintype
+          left join (select casttarget, string_agg(castsource::int::text, ' ') as sources from pg_cast where castmethod = 'b' group by casttarget) k
+            on k.casttarget = c.opcintype
+          where c.opcdefault and c.opcmethod in (select ic.relam from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid in (${ours}))`,
+      },
+    );
   }
-  return parts.join(';\n');
+  if (options.relations) {
+    // Which relations hold the names the tables would need for their indexes and sequences.
+    branches.push({
+      part: 'relations',
+      columns: [
+        ['name', 'r.relname', 'text'],
+        ['kind', 'r.relkind', 'text'],
+        ['owner', 'coalesce(it.relname, st.relname)', 'text'],
+      ],
+      from: `from pg_class r
+        join pg_namespace n on n.oid = r.relnamespace
+        left join pg_index ri on ri.indexrelid = r.oid
+        left join pg_class it on it.oid = ri.indrelid
+        left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
+        left join pg_class st on st.oid = d.refobjid
+        where n.nspname = ${ns} and r.relname in (${options.relations.length ? options.relations.map(literal).join(', ') : 'null'})`,
+    });
+  }
+  const width = Math.max(...branches.map((b) => b.columns.length));
+  const ctes = [
+    `ours as (select unnest(array[${tables.map((t) => `to_regclass(quote_ident(${ns}) || '.' || ${literal(t)})`).join(', ')}]::oid[]) as oid)`,
+    ...(options.names
+      ? [
+          `trees as (
+            select i.indexprs::text as tree from pg_index i where i.indrelid in (${ours}) and i.indexprs is not null
+            union all select i.indpred::text from pg_index i where i.indrelid in (${ours}) and i.indpred is not null
+            union all select k.conbin::text from pg_constraint k where k.conrelid in (${ours}) and k.conbin is not null
+            union all select d.adbin::text from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+              where d.adrelid in (${ours}) and a.attgenerated <> '')`,
+          `refs as (select distinct m[1] as field, m[2]::oid as oid from trees, regexp_matches(trees.tree, ':(\\w+) (\\d+)', 'g') as m)`,
+        ]
+      : []),
+  ];
+  const select = (b: Branch, first: boolean) => {
+    const cells = Array.from({ length: width }, (_, i) => {
+      const column = b.columns[i];
+      const value = column ? `(${column[1]})::text` : 'null::text';
+      return first ? `${value} as c${i}` : value;
+    });
+    return `select ${literal(b.part)}::text as part, ${cells.join(', ')} ${b.from}`;
+  };
+  return { sql: `with ${ctes.join(',\n')}\n${branches.map((b, i) => select(b, i === 0)).join('\nunion all ')}`, branches };
 }
 
 type Row = Record<string, unknown>;
 
+/** The rows of one read by kind, each cell read back from its text. */
+function rowsByPart(rows: readonly Row[], branches: readonly Branch[]): Partial<Record<Part, Row[]>> {
+  const out: Partial<Record<Part, Row[]>> = {};
+  for (const branch of branches) out[branch.part] = [];
+  const columns = new Map(branches.map((b) => [b.part, b.columns]));
+  for (const raw of rows) {
+    const part = raw.part as Part;
+    const row: Row = {};
+    columns.get(part)!.forEach(([name, , kind], i) => {
+      const cell = raw[`c${i}`] as string | null;
+      row[name] = cell === null ? null : kind === 'int' ? Number(cell) : kind === 'bool' ? cell === 'true' : cell;
+    });
+    out[part]!.push(row);
+  }
+  const by = (...keys: string[]) => (a: Row, b: Row) => {
+    for (const key of keys) {
+      const [x, y] = [a[key] as string | number, b[key] as string | number];
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
+  out.tables?.sort(by('name'));
+  out.columns?.sort(by('rel', 'num'));
+  out.constraints?.sort(by('rel', 'name'));
+  out.indexes?.sort(by('rel', 'name'));
+  return out;
+}
+
 /**
- * Reads the catalog for these shapes, in one statement list (one round trip, one snapshot per
- * statement; nothing between them changes what they read in a way that matters here).
- * `relations` also reads which objects hold the names the tables would need: worth it only
- * when something is to be created. `tables`: more names to read than the shapes', such as every
- * version's tables for the same names.
+ * Reads the catalog for these shapes in one statement. `relations` also reads which objects
+ * hold the names the tables would need: worth it only when something is to be created.
+ * `tables`: more names to read than the shapes', such as every version's tables for the same
+ * names. `detail: 'check'` is the startup's read: it names what stored trees refer to only when
+ * the shapes' own indexes have trees, and otherwise shows every tree as unread (a definition
+ * that matches nothing), which is all the exact check needs; the full comparison needs the
+ * `full` read, the default.
  */
 export async function readCatalog(
   sql: Sql | TransactionSql,
   shapes: readonly TableShape[],
-  options: { relations?: boolean; tables?: readonly string[] } = {},
+  options: { relations?: boolean; tables?: readonly string[]; detail?: 'full' | 'check' } = {},
 ): Promise<CatalogState> {
   const namespace = shapes[0]?.schema ?? null;
   const names = [...new Set([...shapes.map((s) => s.name), ...(options.tables ?? [])])];
-  const wanted = options.relations ? shapes.flatMap((shape) => relationNames(shape).slice(1)) : undefined;
-  const results = (await sql.unsafe(statements(namespace, names, wanted))) as unknown as Row[][];
-  return assemble(results);
+  const trees = shapes.some((shape) => shape.indexes.some((i) => i.where !== undefined || i.keys.some((k) => k.expression !== undefined)));
+  const plan = readPlan(namespace, names, {
+    names: options.detail !== 'check' || trees,
+    relations: options.relations ? shapes.flatMap((shape) => relationNames(shape).slice(1)) : undefined,
+  });
+  return assemble(rowsByPart((await sql.unsafe(plan.sql)) as unknown as Row[], plan.branches));
 }
 
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
 
-function assemble(results: Row[][]): CatalogState {
-  const [[head], tableRows, columnRows, constraintRows, indexRows, refRows, relationRows] = results as [Row[], Row[], Row[], Row[], Row[], Row[], Row[] | undefined];
-  const types = new Map<number, TypeInfo>();
-  const operators = new Map<number, OperatorInfo>();
-  const functions = new Map<number, FunctionInfo>();
-  const opclasses = new Map<number, string>();
-  const defaults: DefaultOpclass[] = [];
-  const categories = new Map<number, string>();
-  const collations = new Map<number, string>();
-  for (const r of refRows) {
-    const oid = r.oid as number;
-    const [a, b, c, d] = [r.a as string, r.b as string, r.c as string, r.d as string];
-    if (r.kind === 'type') {
-      types.set(oid, { name: r.name as string, kind: a, collation: Number(b) });
-      categories.set(oid, c);
-    }
-    else if (r.kind === 'operator') operators.set(oid, { name: r.name as string, namespace: a, left: Number(b), right: Number(c), result: Number(d) });
-    else if (r.kind === 'function') {
-      const [variadic, returnsSet] = d.split(' ');
-      functions.set(oid, { name: r.name as string, namespace: a, args: ints(b), result: Number(c), variadic: variadic === 'true', returnsSet: returnsSet === 'true' });
-    } else if (r.kind === 'opclass') opclasses.set(oid, r.name as string);
-    else if (r.kind === 'default opclass') {
-      const [category, preferred] = (d ?? '').split(' ');
-      defaults.push({ oid, method: Number(a), type: Number(b), binarySources: ints(c), category: category ?? '', preferred: preferred === 'true' });
-    }
-    else if (r.kind === 'collation') collations.set(oid, r.name as string);
-  }
+function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
+  const [head] = rows.head ?? [];
+  const [tableRows, columnRows, constraintRows, indexRows] = [rows.tables ?? [], rows.columns ?? [], rows.constraints ?? [], rows.indexes ?? []];
+  const types = new Map<number, TypeInfo>((rows.types ?? []).map((t) => [t.oid as number, { name: t.name as string, kind: t.kind as string, collation: t.collation as number }]));
+  const categories = new Map((rows.types ?? []).map((t) => [t.oid as number, t.category as string]));
+  const operators = new Map<number, OperatorInfo>(
+    (rows.operators ?? []).map((o) => [o.oid as number, { name: o.name as string, namespace: o.namespace as string, left: o.left as number, right: o.right as number, result: o.result as number }]),
+  );
+  const functions = new Map<number, FunctionInfo>(
+    (rows.functions ?? []).map((f) => [
+      f.oid as number,
+      { name: f.name as string, namespace: f.namespace as string, args: ints(f.args), result: f.result as number, variadic: f.variadic as boolean, returnsSet: f.returns_set as boolean },
+    ]),
+  );
+  const opclasses = new Map((rows.opclasses ?? []).map((o) => [o.oid as number, { name: o.name as string, isDefault: o.is_default as boolean, type: o.type as number }]));
+  // Without the names read, only an operator class that is the default for exactly the key's type counts as its default.
+  const defaults: DefaultOpclass[] | undefined = rows.defaults?.map((d) => ({
+    oid: d.oid as number,
+    method: d.method as number,
+    type: d.type as number,
+    binarySources: ints(d.sources),
+    category: d.category as string,
+    preferred: d.preferred as boolean,
+  }));
+  const collations = new Map((rows.collations ?? []).map((c) => [c.oid as number, c.name as string]));
 
   const tables = tableRows.map((t): CatalogTable => {
     const oid = t.oid as number;
@@ -225,7 +407,7 @@ function assemble(results: Row[][]): CatalogState {
         .filter((i) => i.rel === oid)
         .map((i) => ({
           name: i.name as string,
-          definition: indexDefinitionOf(i, catalog, byNum, opclasses, (type, method) => defaultOpclass(defaults, categories, type, method), collations),
+          definition: indexDefinitionOf(i, catalog, byNum, opclasses, defaults && ((type, method) => defaultOpclass(defaults, categories, type, method)), collations),
           valid: i.valid as boolean,
         })),
     };
@@ -235,7 +417,7 @@ function assemble(results: Row[][]): CatalogState {
     namespace: (head?.namespace as string | null) ?? null,
     namespaceExists: head?.namespace_exists === true,
     tables,
-    relations: (relationRows ?? []).map((r) => ({ name: r.name as string, kind: r.kind as string, owner: (r.owner as string | null) ?? null })),
+    relations: (rows.relations ?? []).map((r) => ({ name: r.name as string, kind: r.kind as string, owner: (r.owner as string | null) ?? null })),
   };
 }
 
@@ -286,8 +468,8 @@ function indexDefinitionOf(
   row: Row,
   catalog: TreeCatalog,
   columns: Map<number, Row>,
-  opclasses: Map<number, string>,
-  defaultFor: (type: number | undefined, method: number) => number | undefined,
+  opclasses: Map<number, { name: string; isDefault: boolean; type: number }>,
+  defaultFor: ((type: number | undefined, method: number) => number | undefined) | undefined,
   collations: Map<number, string>,
 ): string {
   const keys = ints(row.keys);
@@ -320,11 +502,14 @@ function indexDefinitionOf(
     const collate = keyCollation !== (collation ?? 0) ? (collations.get(keyCollation) ?? `collation ${keyCollation}`) : undefined;
     const opclass = classes[k] ?? 0;
     const option = options[k] ?? 0;
+    const known = opclasses.get(opclass);
+    const isDefaultOpclass = (oid: number) =>
+      defaultFor ? oid === defaultFor(type, row.method_oid as number) : known !== undefined && known.isDefault && known.type === type;
     return indexKeyDefinition(
       {
         expression: base,
         ...(option & 1 ? { desc: true, nullsFirst: (option & 2) === 2 } : option & 2 ? { nullsFirst: true } : {}),
-        ...(opclass === defaultFor(type, row.method_oid as number) ? {} : { opclass: opclasses.get(opclass) ?? `opclass ${opclass}` }),
+        ...(isDefaultOpclass(opclass) ? {} : { opclass: opclasses.get(opclass)?.name ?? `opclass ${opclass}` }),
       },
       { functionLike: true, ...(collate ? { collation: collate } : {}) },
     );

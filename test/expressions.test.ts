@@ -137,6 +137,7 @@ test('reading the catalog takes no lock on the tables, even with check constrain
   try {
     const held = await reader.begin(async (tx) => {
       await readCatalog(tx, [], { tables, relations: true });
+      await readCatalog(tx, [], { tables, detail: 'check' });
       return tx<{ relation: string; mode: string }[]>`
         select c.relname as relation, l.mode from pg_locks l join pg_class c on c.oid = l.relation
         where l.pid = pg_backend_pid() and l.locktype = 'relation'
