@@ -1,5 +1,6 @@
 /** bench/RESULTS.md and bench/results.json from one run's figures. */
 import { writeFile } from 'node:fs/promises';
+import { renderProfileSections, type ProfileResults } from './report09.js';
 import type { StartupResults } from './startup.js';
 import { ms, ratio, type Summary } from './stats.js';
 import type { WorkloadResults } from './workload.js';
@@ -11,6 +12,7 @@ export interface BenchResults {
   node: string;
   startup: StartupResults;
   workload: WorkloadResults[];
+  profiles?: ProfileResults;
 }
 
 const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |`;
@@ -23,7 +25,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     `Measured ${r.date} by \`npm run bench\` on ${r.postgres}; ${r.machine}; Node ${r.node}.`,
     'Every comparison ran side by side in one run, on one database, interleaved; compare the ratios, not the absolute times.',
-    'Times are milliseconds. "seed" is AsyncMQ\'s own approach: a pool, a transaction, its six `CREATE ... IF NOT EXISTS` statements, through the same driver (postgres.js).',
+    'Times are milliseconds. "seed" is AsyncMQ\'s own approach: a pool, a transaction, its six `CREATE ... IF NOT EXISTS` statements, through the same driver (postgres.js) with the same options (`fetch_types: false`).',
     '',
     '## Startup',
     '',
@@ -84,6 +86,7 @@ export function renderMarkdown(r: BenchResults): string {
     'The scan of due delayed jobs filters on `data ->> \'delay_until\'`, inside the JSON, as AsyncMQ 0.1 writes it, ' +
       'so no index on the `delay_until` column serves it under either profile.',
     '',
+    ...(r.profiles ? ['', ...renderProfileSections(r.startup, r.profiles)] : []),
     'Reproduce: `npm run bench` (an embedded Postgres, no setup; `ASYNCMQ_BENCH_DATABASE_URL` aims it at another server, ' +
       '`ASYNCMQ_BENCH_JOBS=100000,1000000` sets the sizes).',
     '',

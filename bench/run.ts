@@ -11,6 +11,10 @@ import { step } from './progress.js';
 import { writeResults } from './report.js';
 import { benchContention, benchFresh, benchLiveQueue, benchNoop } from './startup.js';
 import { benchWorkload, pgBossNodeWarning } from './workload.js';
+import { benchAppStart } from './app-start.js';
+import { benchStatements09 } from './asyncmq09.js';
+import { benchDrain } from './drain.js';
+import { benchWriteCost } from './writes.js';
 
 const sizes = (process.env.ASYNCMQ_BENCH_JOBS ?? '100000,1000000').split(',').map(Number);
 const warning = pgBossNodeWarning();
@@ -46,6 +50,18 @@ try {
     for (const jobs of sizes) {
       workload.push(await benchWorkload(url.toString(), admin, jobs, { fast: 200, slow: jobs >= 1_000_000 ? 30 : 60 }));
     }
+    // AsyncMQ 0.9 under each index profile. The drain and the write cost run on at most
+    // 100000 jobs; a quick pass (ASYNCMQ_BENCH_JOBS=100000) drains for 10 s instead of 30.
+    const statements = [];
+    for (const jobs of sizes) statements.push(await benchStatements09(url.toString(), admin, jobs, { fast: 100, slow: jobs >= 1_000_000 ? 20 : 40 }));
+    const small = Math.min(100_000, ...sizes);
+    const quick = Math.max(...sizes) <= 100_000;
+    const profiles = {
+      appStart: await benchAppStart(url.toString(), 60),
+      statements,
+      drain: await benchDrain(url.toString(), admin, small, [4, 16], quick ? 10 : 30),
+      writes: await benchWriteCost(url.toString(), admin, small, quick ? 6 : 15, quick ? 3 : 5),
+    };
     const results = {
       date: new Date().toISOString().slice(0, 10),
       postgres: version.split(' on ')[0]!,
@@ -53,6 +69,7 @@ try {
       node: process.versions.node,
       startup,
       workload,
+      profiles,
     };
     await writeResults(results, new URL('.', import.meta.url));
     step('wrote bench/RESULTS.md and bench/results.json');
