@@ -294,16 +294,20 @@ function readPlan(
 
 type Row = Record<string, unknown>;
 
-/** The rows of one read by kind, each cell read back from its text. */
-function rowsByPart(rows: readonly Row[], branches: readonly Branch[]): Partial<Record<Part, Row[]>> {
+/**
+ * The rows of one read by kind, each cell read back from its text. Rows come as arrays, read by
+ * position: every value is text, so no driver setting (parsers, column-name transforms)
+ * changes what is read.
+ */
+function rowsByPart(rows: readonly (readonly unknown[])[], branches: readonly Branch[]): Partial<Record<Part, Row[]>> {
   const out: Partial<Record<Part, Row[]>> = {};
   for (const branch of branches) out[branch.part] = [];
   const columns = new Map(branches.map((b) => [b.part, b.columns]));
   for (const raw of rows) {
-    const part = raw.part as Part;
+    const part = raw[0] as Part;
     const row: Row = {};
     columns.get(part)!.forEach(([name, , kind], i) => {
-      const cell = raw[`c${i}`] as string | null;
+      const cell = raw[i + 1] as string | null;
       row[name] = cell === null ? null : kind === 'int' ? Number(cell) : kind === 'bool' ? cell === 'true' : cell;
     });
     out[part]!.push(row);
@@ -343,7 +347,7 @@ export async function readCatalog(
     names: options.detail !== 'check' || trees,
     relations: options.relations ? shapes.flatMap((shape) => relationNames(shape).slice(1)) : undefined,
   });
-  return assemble(rowsByPart((await sql.unsafe(plan.sql)) as unknown as Row[], plan.branches));
+  return assemble(rowsByPart((await sql.unsafe(plan.sql).values()) as unknown as unknown[][], plan.branches));
 }
 
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
