@@ -19,6 +19,8 @@ export const PROFILES_09 = ['seed', 'queue', 'asyncmq-0.9', 'unguarded'] as cons
 export type Profile09 = (typeof PROFILES_09)[number];
 
 const QUEUES = 8;
+/** Active jobs at every size: 50 per queue. */
+const ACTIVE = 50 * QUEUES;
 const quiet = { onnotice: () => {} } as const;
 
 /** AsyncMQ's expressions as it writes them in its dequeue and its scan of due delayed jobs. */
@@ -49,10 +51,11 @@ export const queueOfJob = (g: number) => `queue-${Math.floor(g / 10) % QUEUES}`;
 
 /**
  * Jobs as AsyncMQ 0.9 stores them (`Job.to_dict()` in `data`) over 8 queues: half completed,
- * 30 % waiting, 10 % delayed (1 % of those due), 8 % failed, 2 % active with a recent
- * heartbeat. 100 cancellation marks per queue at every size (AsyncMQ keeps a mark after
- * deleting the job it cancels, and its dequeue probes each mark of the queue); 64 repeatables
- * per queue, half of them due, one in eight paused.
+ * 30 % waiting, 10 % delayed (1 % of those due), 10 % failed. At every size, 50 active jobs per
+ * queue with a recent heartbeat (as many as its workers run at once, not a share of the
+ * backlog), and 100 cancellation marks per queue (AsyncMQ keeps a mark after deleting the job
+ * it cancels, and its dequeue probes each mark of the queue); 64 repeatables per queue, half of
+ * them due, one in eight paused.
  */
 export async function load09(admin: Sql, schema: string, jobs: number): Promise<void> {
   const base = JSON.stringify(asyncmq09Job('x'));
@@ -67,7 +70,7 @@ export async function load09(admin: Sql, schema: string, jobs: number): Promise<
       s, now() - make_interval(secs => ${jobs} - g)
     from generate_series(1, ${jobs}) g,
     lateral (select case when g % 2 = 0 then 'completed' when g % 10 = 1 then 'delayed' when g % 10 = 3 then 'failed'
-                         when g % 50 = 5 then 'active' else 'waiting' end as s) st`);
+                         when g % 10 = 5 and g < ${ACTIVE * 10} then 'active' else 'waiting' end as s) st`);
   await admin.unsafe(`insert into ${schema}.asyncmq_cancelled_jobs select 'queue-' || (g % ${QUEUES}), 'cancelled-' || g from generate_series(1, ${100 * QUEUES}) g`);
   await admin.unsafe(`
     insert into ${schema}.asyncmq_repeatables (queue_name, job_def, next_run, paused)
@@ -120,9 +123,9 @@ export async function benchStatements09(url: string, admin: Sql, jobs: number, r
   ) as Record<Profile09, Sql>;
   const s = (name: Asyncmq09Statement) => asyncmq09(name);
   const queueOf = (i: number) => `queue-${i % QUEUES}`;
-  // An active job (every 50th job from the 5th is active) and its queue.
+  // An active job (g % 10 = 5 below ACTIVE * 10) and its queue.
   const active = (i: number) => {
-    const g = 5 + 50 * ((i * 7919) % Math.floor(jobs / 50));
+    const g = 5 + 10 * ((i * 7919) % ACTIVE);
     return { queue: queueOfJob(g), id: `job-${g}` };
   };
   const now = () => Date.now() / 1000;

@@ -88,7 +88,9 @@ export async function install(
   if (exactlyInShape(shapes, check)) return { action: 'install', namespace: check.namespace!, created: [], dropped: [], pendingIndexes: [] };
 
   const read = (relations: boolean) => run('reading the catalog', () => readBackendCatalog(sql, backend, { relations }));
-  let before = await read(false);
+  // None of the tables there (a first start): what creating them needs is read at once.
+  const first = check.tables.length === 0;
+  let before = await read(first);
   const namespace = namespaceOf(before);
   let statuses = compareCatalog(shapes, before);
   const created: string[] = [];
@@ -107,7 +109,7 @@ export async function install(
       statuses = compareCatalog(shapes, before);
     } else refuseOtherVersion(verdict, backend.version, match, before.namespace);
   }
-  if (somethingToCreate(statuses)) {
+  if (somethingToCreate(statuses) && (!first || upgradedFrom)) {
     before = await read(true);
     statuses = compareCatalog(shapes, before);
   }
