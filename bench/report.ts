@@ -3,6 +3,7 @@
  * run of some sections (ASYNCMQ_BENCH_ONLY) replaces those and keeps the others' figures.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { renderProfileSections, type ProfileResults } from './report09.js';
 import type { StartupResults } from './startup.js';
 import { ms, ratio, type Summary } from './stats.js';
 import type { CpuCores, PhaseFigures, UpgradeResults } from './upgrade.js';
@@ -23,6 +24,8 @@ export interface BenchResults {
   workload?: { measured: Measured; sizes: WorkloadResults[] };
   /** One entry per Postgres major version: a run replaces its own version's and keeps the others. */
   upgrade?: (UpgradeResults & { measured: Measured })[];
+  /** AsyncMQ 0.9 under each index profile: its statements, a drain, the write cost; the app's-start no-op. */
+  profiles?: ProfileResults & { measured: Measured };
 }
 
 const majorOf = (postgres: string) => Number(/PostgreSQL (\d+)/.exec(postgres)?.[1] ?? 0);
@@ -37,6 +40,7 @@ export function mergeResults(previous: BenchResults, run: BenchResults): BenchRe
     ...((run.startup ?? previous.startup) ? { startup: run.startup ?? previous.startup } : {}),
     ...((run.workload ?? previous.workload) ? { workload: run.workload ?? previous.workload } : {}),
     ...(upgrade ? { upgrade } : {}),
+    ...((run.profiles ?? previous.profiles) ? { profiles: run.profiles ?? previous.profiles } : {}),
   };
 }
 
@@ -289,9 +293,10 @@ export function renderMarkdown(r: BenchResults): string {
     ...(r.startup ? renderStartup(r.startup) : []),
     ...(r.workload ? renderWorkload(r.workload) : []),
     ...(r.upgrade ? renderUpgrade(r.upgrade) : []),
+    ...(r.profiles && r.startup ? [...renderProfileSections(r.startup, r.profiles), ''] : []),
     'Reproduce: `npm run bench` (an embedded Postgres, no setup; `ASYNCMQ_BENCH_DATABASE_URL` aims it at another server, ' +
       '`ASYNCMQ_BENCH_JOBS=100000,1000000` sets the sizes, the upgrade uses the largest; `ASYNCMQ_BENCH_ONLY=upgrade` runs some sections ' +
-      '(`startup`, `workload`, `upgrade`) and keeps the others\' figures).',
+      '(`startup`, `workload`, `upgrade`, `profiles`) and keeps the others\' figures).',
     '',
   ];
   return lines.join('\n');

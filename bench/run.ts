@@ -13,8 +13,12 @@ import { mergeResults, readResults, writeResults, type BenchResults, type Measur
 import { benchContention, benchFresh, benchLiveQueue, benchNoop } from './startup.js';
 import { benchUpgrade } from './upgrade.js';
 import { benchWorkload, pgBossNodeWarning } from './workload.js';
+import { benchAppStart } from './app-start.js';
+import { benchStatements09 } from './asyncmq09.js';
+import { benchDrain } from './drain.js';
+import { benchWriteCost } from './writes.js';
 
-const SECTIONS = ['startup', 'workload', 'upgrade'] as const;
+const SECTIONS = ['startup', 'workload', 'upgrade', 'profiles'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const only = process.env.ASYNCMQ_BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
@@ -73,6 +77,21 @@ try {
         workload.push(await benchWorkload(url.toString(), admin, jobs, { fast: 200, slow: jobs >= 1_000_000 ? 30 : 60 }));
       }
       results.workload = { measured, sizes: workload };
+    }
+    if (runs('profiles')) {
+      // AsyncMQ 0.9 under each index profile. The drain and the write cost run on at most
+      // 100000 jobs; a quick pass (ASYNCMQ_BENCH_JOBS=100000) drains for 10 s instead of 30.
+      const statements = [];
+      for (const jobs of sizes) statements.push(await benchStatements09(url.toString(), admin, jobs, { fast: 100, slow: jobs >= 1_000_000 ? 20 : 40 }));
+      const small = Math.min(100_000, ...sizes);
+      const quick = Math.max(...sizes) <= 100_000;
+      results.profiles = {
+        measured,
+        appStart: await benchAppStart(url.toString(), 60),
+        statements,
+        drain: await benchDrain(url.toString(), admin, small, [4, 16], quick ? 10 : 30),
+        writes: await benchWriteCost(url.toString(), admin, small, quick ? 6 : 15, quick ? 3 : 5),
+      };
     }
     if (runs('upgrade')) {
       results.upgrade = [{ measured, ...(await benchUpgrade(url.toString(), admin, Math.max(...sizes), { writers: 4, rounds: 5 })) }];

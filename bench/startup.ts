@@ -10,9 +10,14 @@ import { interleave, summarize, type Summary } from './stats.js';
 
 const quiet = { onnotice: () => {} } as const;
 
-/** AsyncMQ's install_or_drop_postgres_backend, as it runs: one transaction, its SQL as one script. */
+/**
+ * AsyncMQ's install_or_drop_postgres_backend, as it runs: one transaction, its SQL as one
+ * script. With the driver options this package uses (`fetch_types: false`, as asyncpg, which
+ * fetches no types up front, effectively does too): postgres.js's default would add a round
+ * trip and a scan of pg_type to this side only.
+ */
 export async function seedInstall(url: string, options: postgres.Options<Record<string, never>> = {}): Promise<void> {
-  const sql = postgres(url, { ...quiet, ...options });
+  const sql = postgres(url, { ...quiet, fetch_types: false, ...options });
   try {
     await sql.begin((tx) => tx.unsafe(seedInstallSql()));
   } finally {

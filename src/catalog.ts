@@ -1,12 +1,11 @@
 /**
- * Reads what Postgres has for the package's tables and compares it with their Drizzle shapes.
- *
- * One query, against the system catalogs only: it takes no lock on the package's tables, so
- * reading a busy queue's tables never waits behind its writers. The comparison, with each
+ * Compares what Postgres has for the package's tables (read by src/catalog-read.ts, in one
+ * round trip that takes no lock on them) with their Drizzle shapes. The comparison, with each
  * difference judged by src/drift.ts, is shared by install (which refuses a table only for what
  * breaks AsyncMQ) and by `status` (which reports everything, warnings included).
  */
-import { constraintDefinition, indexDefinition, qualifiedName, quoteIdent, relationNames, type ConstraintShape, type IndexShape, type TableShape } from './ddl.js';
+import { readCatalog, type CatalogState, type CatalogTable } from './catalog-read.js';
+import { constraintDefinition, indexDefinition, qualifiedName, quoteIdent, type ConstraintShape, type IndexShape, type TableShape } from './ddl.js';
 import {
   judgeColumn,
   judgeConflict,
@@ -23,145 +22,9 @@ import {
   type Impact,
   type Judgement,
 } from './drift.js';
-import { readJson, readTexts, type Queryable } from './drivers/index.js';
+import { readTexts, type Queryable } from './drivers/index.js';
 
-export interface CatalogColumn {
-  name: string;
-  type: string;
-  notNull: boolean;
-  default: string | null;
-  /** `pg_attribute.attidentity`: `a` (always), `d` (by default); empty or absent for a plain column. */
-  identity?: string;
-}
-
-export interface CatalogTable {
-  name: string;
-  oid: number;
-  /** `pg_class.relkind`: `r` a table, `p` a partitioned table, `v` a view, ... */
-  kind: string;
-  columns: CatalogColumn[];
-  constraints: { name: string; definition: string }[];
-  indexes: { name: string; definition: string; valid: boolean }[];
-}
-
-export interface CatalogRelation {
-  name: string;
-  /** `pg_class.relkind` */
-  kind: string;
-  /** The table an index is on, or that owns a sequence. */
-  owner: string | null;
-}
-
-export interface CatalogState {
-  /** The namespace the names resolve to: `postgresSchema`, or the session's `current_schema()`. */
-  namespace: string | null;
-  namespaceExists: boolean;
-  tables: CatalogTable[];
-  /**
-   * Relations in the namespace that bear a name the tables would need: their indexes and
-   * sequences. Read only on request (see `readCatalog`); empty otherwise.
-   */
-  relations: CatalogRelation[];
-}
-
-// Nothing here may lock the tables: pg_get_indexdef() and pg_get_expr(expr, table) take an
-// ACCESS SHARE lock, which waits behind any ALTER TABLE or VACUUM FULL in progress. So index
-// definitions are assembled from pg_index itself (an index counts as present when one with
-// the same definition exists, whatever its name; expression, partial, ordered and INCLUDE
-// indexes are marked so they never match a plain one), and defaults are deparsed without
-// their table, which is fine because a column default cannot refer to columns. NOT NULL constraints (contype 'n', a row
-// in pg_constraint from Postgres 18 on) are left out: nullability is compared per column.
-// One JSON document, cast to text: what the driver does with json, bool or column names
-// (drizzle-orm sets its own parsers on a postgres.js client, apps set `transform`) cannot change it.
-const CATALOG_COLUMNS = `
-with ns as (select coalesce($1::text, current_schema()) as name)
-select json_build_object(
-  'namespace', ns.name,
-  'namespaceExists', exists (select 1 from pg_namespace where nspname = ns.name),
-  'tables', coalesce((
-    select json_agg(json_build_object(
-      'name', c.relname,
-      'oid', c.oid,
-      'kind', c.relkind,
-      'columns', (
-        select coalesce(json_agg(json_build_object(
-          'name', a.attname,
-          'type', format_type(a.atttypid, a.atttypmod),
-          'notNull', a.attnotnull,
-          'default', pg_get_expr(d.adbin, 0),
-          'identity', a.attidentity) order by a.attnum), '[]')
-        from pg_attribute a
-        left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-        where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped),
-      'constraints', (
-        select coalesce(json_agg(json_build_object(
-          'name', k.conname,
-          'definition', pg_get_constraintdef(k.oid)) order by k.conname), '[]')
-        from pg_constraint k
-        where k.conrelid = c.oid and k.contype <> 'n'),
-      'indexes', (
-        select coalesce(json_agg(json_build_object(
-          'name', ic.relname,
-          'definition', case when i.indisunique then 'UNIQUE ' else '' end || 'USING ' || am.amname || ' ('
-            || array_to_string(array(
-                 select coalesce(quote_ident(a.attname), '<expression>')
-                 from unnest(i.indkey::int2[]) with ordinality as k(attnum, n)
-                 left join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-                 where k.n <= i.indnkeyatts order by k.n), ', ') || ')'
-            || case when i.indnatts > i.indnkeyatts then ' INCLUDE (...)' else '' end
-            || case when 0 <> any(i.indoption::int2[]) then ' (ordered)' else '' end
-            || case when i.indpred is not null then ' WHERE (...)' else '' end,
-          'valid', i.indisvalid) order by ic.relname), '[]')
-        from pg_index i
-        join pg_class ic on ic.oid = i.indexrelid
-        join pg_am am on am.oid = ic.relam
-        where i.indrelid = c.oid)
-    ) order by c.relname)
-    from pg_class c
-    join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = ns.name and c.relname = any(string_to_array($2::text, ','))
-  ), '[]')`;
-
-/** The namespace (null: the session's current_schema()) and the tables' names, as query parameters. */
-function params(shapes: readonly TableShape[]): [string | null, string] {
-  // Names are validated identifiers, so a comma-separated list is safe.
-  return [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')];
-}
-
-// Which relations hold the names the tables would need for their indexes and sequences.
-const RELATIONS_COLUMN = `,
-  'relations', coalesce((
-    select json_agg(json_build_object('name', r.relname, 'kind', r.relkind, 'owner', coalesce(it.relname, st.relname)))
-    from pg_class r
-    join pg_namespace n on n.oid = r.relnamespace
-    left join pg_index ri on ri.indexrelid = r.oid
-    left join pg_class it on it.oid = ri.indrelid
-    left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
-    left join pg_class st on st.oid = d.refobjid
-    where n.nspname = ns.name and r.relname = any(string_to_array($3::text, ','))
-  ), '[]')`;
-
-const CATALOG_SQL = `${CATALOG_COLUMNS})::text\nfrom ns`;
-const CATALOG_WITH_RELATIONS_SQL = `${CATALOG_COLUMNS}${RELATIONS_COLUMN})::text\nfrom ns`;
-
-/**
- * Reads the catalog for these shapes, in one statement (one snapshot). `relations` also reads
- * which objects hold the names the tables would need: worth its planning cost only when
- * something is to be created, so a no-op install, the common case at every start, skips it.
- */
-export async function readCatalog(
-  sql: Queryable,
-  shapes: readonly TableShape[],
-  options: { relations?: boolean; tables?: readonly string[] } = {},
-): Promise<CatalogState> {
-  // `tables`: more names to read than the shapes', such as every version's tables for the same names.
-  const [namespace, names] = params(shapes);
-  const tables = options.tables ? [...new Set([...names.split(','), ...options.tables])].join(',') : names;
-  const state = options.relations
-    ? await readJson<CatalogState>(sql, CATALOG_WITH_RELATIONS_SQL, [namespace, tables, shapes.flatMap((shape) => relationNames(shape).slice(1)).join(',')])
-    : await readJson<Omit<CatalogState, 'relations'>>(sql, CATALOG_SQL, [namespace, tables]);
-  return { relations: [], ...state };
-}
+export { readCatalog, UNREADABLE_EXPRESSION, type CatalogColumn, type CatalogIndex, type CatalogRelation, type CatalogState, type CatalogTable } from './catalog-read.js';
 
 /** Whether anything is missing or INVALID, so that the names it needs are worth checking. */
 export function somethingToCreate(statuses: readonly TableStatus[]): boolean {
@@ -212,9 +75,10 @@ export const isBreaking = (item: ItemStatus): boolean => item.impact === 'breaks
 /** Whether an item is a difference AsyncMQ works with: what `status` warns about. */
 export const isWarning = (item: ItemStatus): boolean => item.impact === 'harmless' && (item.status === 'different' || item.status === 'extra');
 
-const columnText = (c: { type: string; notNull: boolean; default: string | null | undefined; identity?: string | null | undefined }) =>
+const columnText = (c: { type: string; notNull: boolean; default: string | null | undefined; identity?: string | null | undefined; generated?: string | undefined }) =>
   `${c.type}${c.notNull ? ' NOT NULL' : ''}${c.default ? ` DEFAULT ${c.default}` : ''}` +
-  (c.identity === 'a' ? ' GENERATED ALWAYS AS IDENTITY' : c.identity === 'd' ? ' GENERATED BY DEFAULT AS IDENTITY' : '');
+  (c.identity === 'a' ? ' GENERATED ALWAYS AS IDENTITY' : c.identity === 'd' ? ' GENERATED BY DEFAULT AS IDENTITY' : '') +
+  (c.generated ? ` GENERATED ALWAYS AS (${c.generated}) STORED` : '');
 
 const RELKINDS: Record<string, string> = { r: 'table', p: 'table', i: 'index', I: 'index', S: 'sequence', v: 'view', m: 'materialized view', f: 'foreign table', c: 'type' };
 
@@ -236,7 +100,8 @@ function missingOrConflict(state: CatalogState, kind: ItemStatus['kind'], name: 
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-function serialDefault(namespace: string | null, sequence: string): RegExp {
+/** A serial column's default, `nextval('<sequence>'::regclass)`, qualified by its namespace or not. */
+export function serialDefault(namespace: string | null, sequence: string): RegExp {
   const qualifier = namespace === null ? '' : `(?:(?:${escapeRegExp(namespace)}|${escapeRegExp(quoteIdent(namespace))})\\.)?`;
   return new RegExp(`^nextval\\('${qualifier}${escapeRegExp(sequence)}'::regclass\\)$`);
 }
@@ -421,6 +286,7 @@ export async function readForeignObjects(sql: Queryable, shapes: readonly TableS
      from pg_type t join pg_namespace n on n.oid = t.typnamespace join ns on n.nspname = ns.name
      where t.typtype = 'e'
      order by 1`,
-    params(shapes),
+    // Names are validated identifiers, so a comma-separated list is safe.
+    [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')],
   );
 }

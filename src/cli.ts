@@ -46,7 +46,7 @@ const NAME_FLAGS = {
   'cancelled-jobs-table': ['postgresCancelledJobsTableName', 'cancelled jobs table name'],
   'workers-heartbeat-table': ['postgresWorkersHeartbeatTableName', 'workers heartbeat table name (schema 0.2 on)'],
   'schema-version': ['postgresSchemaVersion', 'AsyncMQ schema: 0.1, 0.2, 0.8, 0.9, or an AsyncMQ release'],
-  indexes: ['postgresIndexes', 'index profile: seed or queue'],
+  indexes: ['postgresIndexes', 'index profile: seed, queue or asyncmq-0.9'],
   'lock-timeout': ['postgresLockTimeout', 'milliseconds to wait for any lock'],
 } as const satisfies Record<string, [keyof AsyncmqSettings, string]>;
 

@@ -5,10 +5,15 @@
  * A `TableShape` is the table as Postgres's catalog describes it (`format_type`, `pg_get_expr`,
  * `pg_get_constraintdef`, the `USING ...` part of `pg_get_indexdef`), so the catalog check can
  * compare strings, and the `CREATE` statements are rendered from the same shape.
+ *
+ * Index expressions and predicates are written in the tables as `pg_get_expr()` prints them
+ * (`(status = 'waiting'::text)`), since that is the text the catalog check reads back from the
+ * stored trees (src/node-tree.ts); whitespace and needless quotes aside, they must match it.
  */
 import { is, SQL } from 'drizzle-orm';
-import { getTableConfig, PgDialect, PgTable, type PgColumn } from 'drizzle-orm/pg-core';
+import { getTableConfig, IndexedColumn, PgDialect, PgTable, type PgColumn } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError } from './errors.js';
+import { normalizeSql } from './node-tree.js';
 import { byteLength, describeSetting, MAX_IDENTIFIER_BYTES, type AsyncmqSettings } from './settings.js';
 
 export interface ColumnShape {
@@ -29,11 +34,30 @@ export interface ConstraintShape {
   columns: string[];
 }
 
+/** One key of an index: a column, or an expression (SQL in `pg_get_expr()`'s words). */
+export interface IndexKey {
+  column?: string;
+  expression?: string;
+  /** Descending; Postgres then puts NULLs first unless `nullsFirst` is false. */
+  desc?: boolean;
+  /** Where NULLs go; undefined for Postgres's default (last ascending, first descending). */
+  nullsFirst?: boolean;
+  /** An operator class other than the type's default. */
+  opclass?: string;
+}
+
 export interface IndexShape {
   name: string;
   unique: boolean;
   method: string;
-  columns: string[];
+  keys: IndexKey[];
+  /** A partial index's predicate, in `pg_get_expr()`'s words. */
+  where?: string;
+}
+
+/** An index on plain columns. */
+export function columnIndex(name: string, columns: readonly string[], unique = false): IndexShape {
+  return { name, unique, method: 'btree', keys: columns.map((column) => ({ column })) };
 }
 
 export interface TableShape {
@@ -97,6 +121,13 @@ function renderDefault(column: PgColumn, table: string): string | undefined {
   );
 }
 
+/** An index expression or predicate as SQL with its literals inline: an index has no parameters. */
+function expressionText(value: SQL, refuse: (why: string) => never): string {
+  const query = dialect.sqlToQuery(value, 'indexes');
+  if (query.params.length > 0) refuse('an expression or predicate with parameters; write its values into the SQL');
+  return normalizeSql(query.sql);
+}
+
 /** The shape of one Drizzle table; `namespace` stands in where the table has no schema of its own. */
 export function describeTable(table: PgTable, namespace?: string): TableShape {
   const config = getTableConfig(table);
@@ -142,14 +173,28 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
 
   const indexes = config.indexes.map((index): IndexShape => {
     const { name, columns: keys, unique, method, where } = index.config;
-    const named = keys.filter((k): k is PgColumn => !is(k, SQL) && typeof (k as PgColumn).name === 'string');
-    if (!name || where || named.length !== keys.length) {
-      throw new AsyncmqPostgresError(
-        'ASYNCMQ_INVALID_SETTING',
-        `index ${name ?? '(unnamed)'} on ${config.name}: only named indexes over plain columns are supported`,
-      );
-    }
-    return { name, unique, method: method ?? 'btree', columns: names(named) };
+    const refuse = (why: string): never => {
+      throw new AsyncmqPostgresError('ASYNCMQ_INVALID_SETTING', `index ${name ?? '(unnamed)'} on ${config.name}: ${why}`);
+    };
+    if (!name) refuse('indexes must be named');
+    return {
+      name: name!,
+      unique,
+      method: method ?? 'btree',
+      keys: keys.map((key): IndexKey => {
+        if (is(key, SQL)) return { expression: expressionText(key, refuse) };
+        if (!is(key, IndexedColumn) || typeof key.name !== 'string') return refuse('a key is neither a column nor SQL');
+        const options = key.indexConfig ?? {};
+        return {
+          column: key.name,
+          ...(options.order === 'desc' ? { desc: true } : {}),
+          // Drizzle says `last` when nothing was asked, which for a descending key is not Postgres's default.
+          ...(options.nulls === 'first' ? { nullsFirst: true } : options.order === 'desc' ? { nullsFirst: false } : {}),
+          ...(options.opClass ? { opclass: options.opClass } : {}),
+        };
+      }),
+      ...(where ? { where: expressionText(where, refuse) } : {}),
+    };
   });
 
   return {
@@ -210,12 +255,41 @@ export function constraintDefinition(c: ConstraintShape): string {
   return `${c.kind} (${c.columns.map(pgIdent).join(', ')})`;
 }
 
+/** An expression as an index definition shows it: bare when it reads as a function call, else in parentheses. */
+export function indexExpression(sql: string, functionLike: boolean): string {
+  return functionLike ? sql : `(${sql})`;
+}
+
+/** Whether `pg_get_indexdef()` would show an expression bare: a call whose parentheses close at its end. */
+function readsAsCall(sql: string): boolean {
+  const open = /^[A-Za-z_][A-Za-z0-9_$]*\(/.exec(sql);
+  if (!open) return false;
+  let depth = 0;
+  let quoted = false;
+  for (let i = open[0].length - 1; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === "'") quoted = !quoted;
+    if (quoted) continue;
+    if (c === '(') depth++;
+    if (c === ')' && --depth === 0) return i === sql.length - 1;
+  }
+  return false;
+}
+
+/** One key as `pg_get_indexdef()` shows it: `created_at DESC`, `lower(job_id)`, `name text_pattern_ops`. */
+export function indexKeyDefinition(key: IndexKey, options: { functionLike?: boolean; collation?: string } = {}): string {
+  const base = key.column !== undefined ? pgIdent(key.column) : indexExpression(key.expression ?? '', options.functionLike ?? readsAsCall(key.expression ?? ''));
+  const order = key.desc ? (key.nullsFirst === false ? ' DESC NULLS LAST' : ' DESC') : key.nullsFirst ? ' NULLS FIRST' : '';
+  return `${base}${options.collation ? ` COLLATE ${options.collation}` : ''}${key.opclass ? ` ${key.opclass}` : ''}${order}`;
+}
+
 /**
  * What makes two indexes the same whatever their names, in `pg_get_indexdef()`'s words:
- * `USING btree (queue_name)`, with `UNIQUE ` in front for a unique index.
+ * `USING btree (queue_name, created_at) WHERE (status = 'waiting'::text)`, with `UNIQUE ` in
+ * front for a unique index.
  */
 export function indexDefinition(i: IndexShape): string {
-  return `${i.unique ? 'UNIQUE ' : ''}USING ${i.method} (${i.columns.map(pgIdent).join(', ')})`;
+  return `${i.unique ? 'UNIQUE ' : ''}USING ${i.method} (${i.keys.map((k) => indexKeyDefinition(k)).join(', ')})${i.where ? ` WHERE ${i.where}` : ''}`;
 }
 
 export function renderCreateSchema(schema: string): string {
@@ -241,7 +315,8 @@ export function renderCreateIndex(
   const ifNotExists = options.ifNotExists ? 'IF NOT EXISTS ' : '';
   return (
     `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${concurrently}${ifNotExists}${quoteIdent(index.name)} ` +
-    `ON ${qualifiedName(shape.schema, shape.name)} USING ${index.method} (${quoteList(index.columns)})`
+    `ON ${qualifiedName(shape.schema, shape.name)} USING ${index.method} (${index.keys.map(renderKey).join(', ')})` +
+    (index.where ? ` WHERE ${index.where}` : '')
   );
 }
 
@@ -302,6 +377,12 @@ export function planConcurrentIndex({ shape, index, invalidName }: { shape: Tabl
     ...(invalidName ? [renderDropIndex(shape.schema, invalidName, { concurrently: true })] : []),
     renderCreateIndex(shape, index, { concurrently: true, ifNotExists: true }),
   ];
+}
+
+function renderKey(key: IndexKey): string {
+  const base = key.column !== undefined ? quoteIdent(key.column) : `(${key.expression})`;
+  const nulls = key.nullsFirst === undefined ? '' : key.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST';
+  return `${base}${key.opclass ? ` ${key.opclass}` : ''}${key.desc ? ' DESC' : ''}${nulls}`;
 }
 
 function quoteList(columns: readonly string[]): string {

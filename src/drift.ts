@@ -33,13 +33,15 @@ export interface ColumnFacts {
   default: string | null | undefined;
   /** `pg_attribute.attidentity`: `a` always, `d` by default, empty or absent for none. */
   identity?: string | null | undefined;
+  /** A generated column's expression. */
+  generated?: string | undefined;
 }
 
 const breaks = (advice: string): Judgement => ({ impact: 'breaks', advice });
 const harmless = (advice: string): Judgement => ({ impact: 'harmless', advice });
 
-/** An identity column fills itself on insert as a default would. */
-const fillsItself = (c: ColumnFacts) => Boolean(c.default) || Boolean(c.identity);
+/** An identity or generated column fills itself on insert as a default would. */
+const fillsItself = (c: ColumnFacts) => Boolean(c.default) || Boolean(c.identity) || Boolean(c.generated);
 
 // Defaults that all give the time of the insert, as Postgres prints them: AsyncMQ orders and
 // purges by that time, so one may stand in for another (a zone shifts it, as the server's
@@ -71,6 +73,9 @@ export function judgeColumn(table: string, want: ColumnShape, have: ColumnFacts)
   const fine: string[] = [];
   if (have.type !== want.type) {
     broken.push(`AsyncMQ writes and compares ${want.type} values here; change the type back (${column} TYPE ${want.type})`);
+  }
+  if (have.generated) {
+    broken.push(`a generated column refuses the values AsyncMQ's statements write or leave to the default (${column} DROP EXPRESSION)`);
   }
   if (want.notNull && !have.notNull) {
     fine.push('nullable where the schema says NOT NULL: AsyncMQ always writes a value here');

@@ -3,8 +3,9 @@
  * drop.ts) at application startup, on every replica, against a database that may be serving the queue.
  *
  * - The catalog is read first, outside any transaction. When everything is in place, that one
- *   query is all that runs: no DDL, no lock on the tables, so a restart never waits behind the
- *   queue's writers.
+ *   round trip is all that runs: no DDL, no lock on the tables, so a restart never waits behind
+ *   the queue's writers. An exact match returns at once (src/noop-check.ts); anything else goes
+ *   on to the full comparison.
  * - Otherwise one transaction takes `pg_advisory_xact_lock` for the namespace on the DDL's own
  *   connection (so it also works behind PgBouncer in transaction mode), reads the catalog
  *   again, and creates only what is still missing. Concurrent `CREATE ... IF NOT EXISTS` is not
@@ -17,7 +18,7 @@
  *   `CREATE INDEX CONCURRENTLY` statement to run, or built that way after the transaction when
  *   `concurrentIndexes` is set.
  */
-import { compareCatalog, missingIndexes, somethingToCreate } from './catalog.js';
+import { compareCatalog, missingIndexes, readCatalog, somethingToCreate } from './catalog.js';
 import { AsyncmqPostgresError } from './errors.js';
 import { planInstall } from './ddl.js';
 import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from './detect.js';
@@ -25,6 +26,7 @@ import { drop } from './drop.js';
 import type { Link } from './drivers/index.js';
 import { buildConcurrently, pendingIndex, type PendingIndex } from './index-builds.js';
 import { beginLocked } from './locking.js';
+import { exactlyInShape } from './noop-check.js';
 import { withPool, type Step } from './pool.js';
 import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
 import { refuseUnknownOptions, resolveBackend, resolveDatabase, type BackendOptions, type ResolvedBackend } from './resolve.js';
@@ -126,15 +128,22 @@ async function verify(sql: Link, backend: ResolvedBackend, run: Step): Promise<P
   return { action: 'verify', namespace, created: [], dropped: [], pendingIndexes: [] };
 }
 
-async function install(
+/** Install on a connection already open (the API opens its own; the benchmark also measures the app's). */
+export async function install(
   sql: Link,
   backend: ResolvedBackend,
   run: Step,
   options: { concurrentIndexes: boolean; upgrade: boolean },
 ): Promise<PostgresBackendReport> {
   const { shapes } = backend;
+  // The restart's case: the tables exactly in shape, told by one read of the configured tables.
+  const check = await run('reading the catalog', () => readCatalog(sql, shapes, { detail: 'check' }));
+  if (exactlyInShape(shapes, check)) return { action: 'install', namespace: check.namespace!, created: [], dropped: [], pendingIndexes: [] };
+
   const read = (relations: boolean) => run('reading the catalog', () => readBackendCatalog(sql, backend, { relations }));
-  let before = await read(false);
+  // None of the tables there (a first start): what creating them needs is read at once.
+  const first = check.tables.length === 0;
+  let before = await read(first);
   const namespace = namespaceOf(before);
   let statuses = compareCatalog(shapes, before);
   const created: string[] = [];
@@ -153,7 +162,7 @@ async function install(
       statuses = compareCatalog(shapes, before);
     } else refuseOtherVersion(verdict, backend.version, match, before.namespace);
   }
-  if (somethingToCreate(statuses)) {
+  if (somethingToCreate(statuses) && (!first || upgradedFrom)) {
     before = await read(true);
     statuses = compareCatalog(shapes, before);
   }

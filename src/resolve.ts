@@ -104,22 +104,40 @@ export interface ResolvedBackend {
   catalogTables: string[];
 }
 
+// Building the Drizzle tables and their shapes costs about a millisecond, as much as the
+// catalog read itself; a process that starts installs more than once (tests, a CLI run, a
+// server that checks on every start of a worker) builds each name set once.
+const built = new Map<string, TableShape[] | AsyncmqPostgresError>();
+
+function shapesFor(names: ResolvedNames): TableShape[] {
+  const key = JSON.stringify(names);
+  let shapes = built.get(key);
+  if (shapes === undefined) {
+    try {
+      shapes = describeTables(createAsyncmqSchema(names), names.postgresSchema);
+    } catch (error) {
+      if (!(error instanceof AsyncmqPostgresError)) throw error;
+      shapes = error;
+    }
+    if (built.size >= 64) built.clear();
+    built.set(key, shapes);
+  }
+  if (shapes instanceof AsyncmqPostgresError) throw shapes;
+  return shapes;
+}
+
 export function resolveBackend(options: Pick<BackendOptions, 'settings' | 'env' | 'schema'> = {}): ResolvedBackend {
   const settings = resolveSettings(options.settings, options.env ?? process.env);
   const names = options.schema ? namesOfSchema(options.schema, settings, options.settings ?? {}) : resolveNames(pickNames(settings));
-  const shapes = describeTables(createAsyncmqSchema(names), names.postgresSchema);
-  const others = new Map<SchemaVersion, TableShape[] | undefined>([[names.postgresSchemaVersion, shapes]]);
+  const shapes = shapesFor(names);
   // Built on demand: a no-op install, the common case, needs only the configured version.
   const shapesOf = (version: SchemaVersion) => {
-    if (!others.has(version)) {
-      try {
-        others.set(version, describeTables(createAsyncmqSchema({ ...names, postgresSchemaVersion: version }), names.postgresSchema));
-      } catch (error) {
-        if (!(error instanceof AsyncmqPostgresError)) throw error;
-        others.set(version, undefined);
-      }
+    try {
+      return shapesFor({ ...names, postgresSchemaVersion: version });
+    } catch (error) {
+      if (!(error instanceof AsyncmqPostgresError)) throw error;
+      return undefined;
     }
-    return others.get(version);
   };
   return {
     settings,

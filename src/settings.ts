@@ -11,8 +11,12 @@ import { AsyncmqPostgresError } from './errors.js';
 import { DEFAULT_SCHEMA_VERSION, parseSchemaVersion, type SchemaVersion } from './versions.js';
 import { RESERVED_KEYWORDS, TYPE_FUNCTION_KEYWORDS } from './keywords.js';
 
-/** `seed`: exactly AsyncMQ 0.1's three indexes. `queue`: those plus the indexes its hot queries need. */
-export const INDEX_PROFILES = ['seed', 'queue'] as const;
+/**
+ * `seed`: exactly AsyncMQ's own three indexes. `queue`: those plus the one AsyncMQ 0.1 to 0.8's
+ * dequeue needs. `asyncmq-0.9`: the indexes AsyncMQ 0.9's statements use (on an older schema
+ * version, `queue`'s).
+ */
+export const INDEX_PROFILES = ['seed', 'queue', 'asyncmq-0.9'] as const;
 export type IndexProfile = (typeof INDEX_PROFILES)[number];
 
 /** The settings that name things: everything the table definitions depend on. */

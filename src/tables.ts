@@ -22,6 +22,7 @@ import {
   timestamp,
   unique,
   type PgSchema,
+  type PgColumn,
   type PgTableFn,
   type PgTableWithColumns,
 } from 'drizzle-orm/pg-core';
@@ -67,6 +68,52 @@ export interface AsyncmqRepeatableDefinition {
 
 type TableFn = PgTableFn<string | undefined>;
 
+/**
+ * The profile a schema version gets for the one configured: `asyncmq-0.9` serves AsyncMQ 0.9's
+ * statements, and on an older schema means `queue`, whose index serves their dequeue.
+ */
+export function indexProfileOf(version: SchemaVersion, profile: IndexProfile): IndexProfile {
+  return profile === 'asyncmq-0.9' && compareVersions(version, '0.9') < 0 ? 'queue' : profile;
+}
+
+/**
+ * The jobs table's indexes in each profile (see the README's performance section for the
+ * measurements behind them).
+ *
+ * None of them holds an expression on `data`: AsyncMQ 0.9 orders its dequeue by
+ * `COALESCE((data ->> 'priority')::int, 5)` and finds due delayed jobs by
+ * `(data ->> 'delay_until')::float`, and an index on either cast would make Postgres reject
+ * every job whose priority or delay is not a well-formed number, a job AsyncMQ stores without
+ * it; a guarded cast is another expression, which the planner never matches to AsyncMQ's own.
+ * An index on `data` would also turn every heartbeat (an update of `data` alone) from a HOT
+ * update into one that writes every index.
+ */
+function jobsIndexes(t: { queueName: PgColumn; status: PgColumn; delayUntil: PgColumn; createdAt: PgColumn }, J: string, version: SchemaVersion, profile: IndexProfile) {
+  switch (indexProfileOf(version, profile)) {
+    case 'asyncmq-0.9':
+      // One index for every statement of AsyncMQ 0.9 that filters on the status: the dequeue
+      // and the counts (status and queue), the due delayed jobs (the same, with the time in
+      // the JSON), the stalled check (status alone, across queues). With the status first the
+      // last one needs no index of its own; AsyncMQ's own three serve nothing the unique key
+      // (queue_name, job_id) and this one do not. No partial index: AsyncMQ binds the status
+      // as a parameter, and behind a pooler that shares prepared statements (or under
+      // plan_cache_mode = force_generic_plan) a plan cannot use an index whose predicate
+      // names a status.
+      return [index(`idx_${J}_by_status`).on(t.status, t.queueName, t.createdAt)];
+    case 'queue':
+    case 'seed':
+      return [
+        index(`idx_${J}_queue_name`).on(t.queueName),
+        index(`idx_${J}_status`).on(t.status),
+        index(`idx_${J}_delay_until`).on(t.delayUntil),
+        // The `queue` profile: AsyncMQ's dequeue (oldest waiting job of a queue, FOR UPDATE SKIP
+        // LOCKED) walks this index and stops at the first row, where the seed's single-column
+        // indexes make it sort half the table; queue_stats and purge filter on its first two columns.
+        ...(profile === 'seed' ? [] : [index(`idx_${J}_dequeue`).on(t.queueName, t.status, t.createdAt)]),
+      ];
+  }
+}
+
 // Constraint names are the ones Postgres gives AsyncMQ's own SQL, not Drizzle's defaults, so
 // drizzle-kit sees no drift against a database that AsyncMQ itself installed.
 
@@ -92,18 +139,12 @@ function jobsTable(table: TableFn, J: string, version: SchemaVersion, profile: I
       compareVersions(version, '0.8') < 0
         ? unique(`${J}_job_id_key`).on(t.jobId)
         : unique(`${J}_queue_name_job_id_key`).on(t.queueName, t.jobId),
-      index(`idx_${J}_queue_name`).on(t.queueName),
-      index(`idx_${J}_status`).on(t.status),
-      index(`idx_${J}_delay_until`).on(t.delayUntil),
-      // The `queue` profile: AsyncMQ's dequeue (oldest waiting job of a queue, FOR UPDATE SKIP
-      // LOCKED) walks this index and stops at the first row, where the seed's single-column
-      // indexes make it sort half the table; queue_stats and purge filter on its first two columns.
-      ...(profile === 'queue' ? [index(`idx_${J}_dequeue`).on(t.queueName, t.status, t.createdAt)] : []),
+      ...jobsIndexes(t, J, version, profile),
     ],
   );
 }
 
-function repeatablesTable(table: TableFn, R: string) {
+function repeatablesTable(table: TableFn, R: string, version: SchemaVersion, profile: IndexProfile) {
   return table(
     R,
     {
@@ -112,7 +153,13 @@ function repeatablesTable(table: TableFn, R: string) {
       nextRun: timestamp('next_run', { withTimezone: true }).notNull(),
       paused: boolean('paused').notNull().default(false),
     },
-    (t) => [primaryKey({ name: `${R}_pkey`, columns: [t.queueName, t.jobDef] })],
+    (t) => [
+      primaryKey({ name: `${R}_pkey`, columns: [t.queueName, t.jobDef] }),
+      // AsyncMQ 0.9's scheduler asks each queue for its due repeatables, soonest first
+      // (queue_name = $1 AND paused = FALSE AND next_run <= now() ORDER BY next_run); the key
+      // leads with queue_name but then holds the whole job definition.
+      ...(indexProfileOf(version, profile) === 'asyncmq-0.9' ? [index(`idx_${R}_next_run`).on(t.queueName, t.nextRun)] : []),
+    ],
   );
 }
 
@@ -288,7 +335,7 @@ export function createAsyncmqSchema<const O extends AsyncmqSchemaOptions = {}>(o
   const table = (namespace ? namespace.table : pgTable) as TableFn;
 
   const jobs = jobsTable(table, n.postgresJobsTableName, version, n.postgresIndexes);
-  const repeatables = repeatablesTable(table, n.postgresRepeatablesTableName);
+  const repeatables = repeatablesTable(table, n.postgresRepeatablesTableName, version, n.postgresIndexes);
   const cancelledJobs = cancelledJobsTable(table, n.postgresCancelledJobsTableName);
   const workersHeartbeat = compareVersions(version, '0.2') >= 0 ? workersHeartbeatTable(table, n.postgresWorkersHeartbeatTableName) : undefined;
   const pausedQueues = compareVersions(version, '0.9') >= 0 ? pausedQueuesTable(table) : undefined;

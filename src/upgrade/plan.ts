@@ -8,6 +8,7 @@
  * which only records it) in a short transaction that also drops the old one.
  */
 import {
+  columnIndex,
   qualifiedName,
   quoteIdent,
   renderCreateIndex,
@@ -67,7 +68,7 @@ export function planStep(from: SchemaVersion, fromShapes: readonly TableShape[],
       step.addKeys.push({
         table,
         constraint,
-        index: { name: constraint.name, unique: true, method: 'btree', columns: constraint.columns },
+        index: columnIndex(constraint.name, constraint.columns, true),
       });
     }
     for (const constraint of before.constraints) {
