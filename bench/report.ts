@@ -66,7 +66,7 @@ function renderStartup(startup: NonNullable<BenchResults['startup']>): string[] 
     '## Startup',
     '',
     measuredLine(startup.measured),
-    '"seed" is AsyncMQ\'s own approach: a pool, a transaction, its six `CREATE ... IF NOT EXISTS` statements, through the same driver (postgres.js).',
+    '"seed" is AsyncMQ\'s own approach: a pool, a transaction, its six `CREATE ... IF NOT EXISTS` statements, through the same driver (postgres.js) with the same options (`fetch_types: false`).',
     '',
     row(['install', 'runs', 'ours p50', 'ours p95', 'seed p50', 'seed p95', 'ours / seed (p50)']),
     row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
