@@ -31,7 +31,7 @@ export interface EmbeddedOptions {
   binaries?: Binaries;
   /** Where the run's directory is made (the system temp directory by default). */
   runRoot?: string;
-  /** Where a copy of the binaries is kept when the postgres user cannot reach them. */
+  /** Where a copy of the binaries is kept when the postgres user cannot reach them; by default the run's own directory, removed with it. */
   cacheRoot?: string;
   port?: number;
 }
@@ -54,7 +54,6 @@ async function freePort(): Promise<number> {
 
 export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<RunningServer> {
   const user = runAs();
-  const binaries = await binariesFor(options.binaries ?? (await locateBinaries()), user, options.cacheRoot);
   const port = options.port ?? (await freePort());
   const password = randomBytes(16).toString('hex');
   const logs: string[] = [];
@@ -93,6 +92,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
 
   try {
     if (user) await chown(runDir, user.uid, user.gid);
+    // A copy the postgres user can run, when it cannot reach these: by default inside the run's
+    // own directory, so it goes with the run like everything else.
+    const binaries = await binariesFor(options.binaries ?? (await locateBinaries()), user, options.cacheRoot ?? runDir);
     const passwordFile = join(runDir, 'password');
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
     try {

@@ -86,6 +86,16 @@ test('as root, from a checkout in a directory only root can enter: the binaries 
   assert.match(cache!, new RegExp(`^asyncmq-postgres-binaries-${installed.version.replace(/\./g, '\\.')}-`));
   assert.equal((await stat(join(cacheRoot, cache!))).mode & 0o777, 0o755);
   assert.equal(canRun({ ...binaries, postgres: join(cacheRoot, cache!, 'bin/postgres') }, user), true);
+
+  // By default the copy is made inside the run's own directory, and goes with it.
+  const own = await startEmbeddedPostgres({ binaries, runRoot });
+  try {
+    const [run] = await readdir(runRoot);
+    assert.deepEqual((await readdir(join(runRoot, run!))).sort(), ['asyncmq-postgres-binaries-' + `${installed.version}-${process.platform}-${process.arch}`, 'data'].sort());
+  } finally {
+    await own.stop();
+  }
+  assert.deepEqual(await readdir(runRoot), [], 'the run directory and its copy of the binaries are gone');
 });
 
 test('a server that cannot start leaves nothing behind: no process, no password, no data directory', async () => {
@@ -103,7 +113,7 @@ test('a server that cannot start leaves nothing behind: no process, no password,
 
   // initdb that cannot be run at all (EACCES, as for the postgres user in a closed checkout):
   // an error, not a crash, and its password file is gone with the rest.
-  const runnable = await binariesFor(await locateBinaries(), runAs());
+  const runnable = await binariesFor(await locateBinaries(), runAs(), await openDir('asyncmq-cache-'));
   const closed = join(await openDir('asyncmq-bin-'), 'initdb');
   await writeFile(closed, '', { mode: 0o644 });
   assert.match(await failedStart({ binaries: { ...runnable, initdb: closed }, runRoot }), /embedded Postgres did not start: spawn .*initdb EACCES/);
