@@ -71,8 +71,6 @@ export const UNREADABLE_EXPRESSION = 'an expression asyncmq-postgres cannot read
 /** A string literal; the names are validated identifiers, but nothing is pasted unquoted. */
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-const TYPE_FIELDS = TREE_OID_FIELDS.types.map(literal).join(', ');
-
 /** The kinds of rows one read returns. */
 type Part = 'head' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'opclasses' | 'types' | 'operators' | 'functions' | 'collations' | 'defaults' | 'relations';
 

@@ -4,7 +4,7 @@
  * difference judged by src/drift.ts, is shared by install (which refuses a table only for what
  * breaks AsyncMQ) and by `status` (which reports everything, warnings included).
  */
-import { readCatalog, type CatalogState, type CatalogTable } from './catalog-read.js';
+import type { CatalogState, CatalogTable } from './catalog-read.js';
 import { constraintDefinition, indexDefinition, qualifiedName, quoteIdent, type ConstraintShape, type IndexShape, type TableShape } from './ddl.js';
 import {
   judgeColumn,

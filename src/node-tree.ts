@@ -187,7 +187,6 @@ const INT4 = 23;
 const INT8 = 20;
 const TEXT = 25;
 const VARCHAR = 1043;
-const DEFAULT_COLLATION = 100;
 
 // CoercionForm
 const EXPLICIT_CALL = '0';

@@ -12,7 +12,7 @@ import {
   qualifiedName,
   quoteIdent,
   renderCreateIndex,
-  renderCreateTable,
+  planInstall,
   renderDropIndex,
   type ConstraintShape,
   type IndexShape,
@@ -116,18 +116,15 @@ export interface RenderedStep {
 }
 
 /** The whole step on a database that holds exactly `from`'s tables. */
-export function renderStep(step: UpgradeStep, labelIn: (name: string) => string = (name) => name): RenderedStep {
+export function renderStep(step: UpgradeStep): RenderedStep {
   return {
     from: step.from,
     to: step.to,
     concurrent: step.addKeys.flatMap((key) => renderBuildKeyIndex(key)),
     transaction: [
-      ...step.addTables.flatMap((table) => [
-        { object: `table ${labelIn(table.name)}`, sql: renderCreateTable(table) },
-        ...table.indexes.map((index) => ({ object: `index ${labelIn(index.name)}`, sql: renderCreateIndex(table, index) })),
-      ]),
-      ...step.addKeys.map((key) => ({ object: `constraint ${labelIn(key.constraint.name)}`, sql: renderAttachKey(key) })),
-      ...step.dropConstraints.map(({ table, name }) => ({ object: `constraint ${labelIn(name)} (dropped)`, sql: renderDropConstraint(table, name) })),
+      ...planInstall(step.addTables, { namespaceExists: true, tables: [] }),
+      ...step.addKeys.map((key) => ({ object: `constraint ${key.constraint.name}`, sql: renderAttachKey(key) })),
+      ...step.dropConstraints.map(({ table, name }) => ({ object: `constraint ${name} (dropped)`, sql: renderDropConstraint(table, name) })),
     ],
   };
 }

@@ -9,7 +9,7 @@
  *   transaction under the namespace's install lock, like any install.
  */
 import type { CatalogState, CatalogTable } from '../catalog.js';
-import { constraintDefinition, indexDefinition, renderCreateIndex, renderCreateTable } from '../ddl.js';
+import { constraintDefinition, indexDefinition, planInstall } from '../ddl.js';
 import { readBackendCatalog } from '../detect.js';
 import type { Link } from '../drivers/index.js';
 import { AsyncmqPostgresError } from '../errors.js';
@@ -106,13 +106,10 @@ async function finishStep(sql: Link, backend: ResolvedBackend, run: Step, namesp
   await beginLocked(sql, backend.lockTimeoutMs, run, namespace, async (tx) => {
     const state = await run('reading the catalog', () => readBackendCatalog(tx, backend));
     const work = todo(state);
-    for (const table of work.tables) {
-      await run(`upgrading to ${step.to}: creating table ${namespace}.${table.name}`, () => tx.unsafe(renderCreateTable(table)));
-      outcome.created.push(`table ${namespace}.${table.name}`);
-      for (const index of table.indexes) {
-        await run(`upgrading to ${step.to}: creating index ${namespace}.${index.name}`, () => tx.unsafe(renderCreateIndex(table, index)));
-        outcome.created.push(`index ${namespace}.${index.name}`);
-      }
+    // New tables with their indexes, from the plan install runs too.
+    for (const statement of planInstall(work.tables, { namespace, namespaceExists: true, tables: [] })) {
+      await run(`upgrading to ${step.to}: creating ${statement.object}`, () => tx.unsafe(statement.sql));
+      outcome.created.push(statement.object);
     }
     for (const key of work.keys) {
       if (keyIndex(state, key)?.valid !== true) {
