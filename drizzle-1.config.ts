@@ -5,6 +5,6 @@
  * `ASYNCMQ_POSTGRES_SCHEMA_VERSION=0.9 drizzle-kit generate --config drizzle-1.config.ts`.
  */
 import base from './drizzle.config.js';
-import { namesFromEnv, resolveNames } from './src/settings.js';
+import { namesFromEnv, resolveNames } from './src/config/settings.js';
 
 export default { ...base, out: `./drizzle-1.0/${resolveNames(namesFromEnv()).postgresSchemaVersion}` };

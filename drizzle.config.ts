@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { defineConfig } from 'drizzle-kit';
-import { namesFromEnv, PAUSED_QUEUES_TABLE_NAME, resolveNames } from './src/settings.js';
+import { namesFromEnv, PAUSED_QUEUES_TABLE_NAME, resolveNames } from './src/config/settings.js';
 
 const names = resolveNames(namesFromEnv());
 

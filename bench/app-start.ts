@@ -7,12 +7,12 @@
  * stops; interleaved.
  */
 import postgres from 'postgres';
-import { install } from '../src/install.js';
-import { resolveBackend } from '../src/resolve.js';
+import { install } from '../src/operations/install.js';
+import { resolveBackend } from '../src/schema/backend.js';
 import { counter, step } from './progress.js';
 import { oursInstall, seedInstall } from './startup.js';
 import { interleave, summarize, type Summary } from './stats.js';
-import { postgresJsLink } from '../src/drivers/postgres-js.js';
+import { postgresJsLink } from '../src/connection/drivers/postgres-js.js';
 
 export interface AppStartResults {
   /** The app alone: its pool's first connection and first query. */

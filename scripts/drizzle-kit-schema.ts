@@ -4,8 +4,8 @@
  * `ASYNCMQ_POSTGRES_SCHEMA_VERSION=0.9 npx drizzle-kit generate` writes `drizzle/0.9/`. The
  * published `./schema` entry stays static; only this file reads the environment.
  */
-import { namesFromEnv } from '../src/settings.js';
-import { createAsyncmqSchema } from '../src/tables.js';
+import { namesFromEnv } from '../src/config/settings.js';
+import { createAsyncmqSchema } from '../src/schema/tables.js';
 
 const tables = createAsyncmqSchema(namesFromEnv());
 

@@ -4,9 +4,9 @@
  * 0.31 would drop them (it filters those by schema only; drizzle-orm #3320).
  */
 import postgres from 'postgres';
-import { readForeignObjects } from '../src/catalog.js';
-import { resolveBackend } from '../src/resolve.js';
-import { ENV_VARS } from '../src/settings.js';
+import { readForeignObjects } from '../src/catalog/compare.js';
+import { resolveBackend } from '../src/schema/backend.js';
+import { ENV_VARS } from '../src/config/settings.js';
 
 const { shapes, names } = resolveBackend();
 const url = process.env[ENV_VARS.asyncmqPostgresBackendUrl];

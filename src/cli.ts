@@ -15,14 +15,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AsyncmqPostgresError } from './errors.js';
-import type { PendingIndex } from './index-builds.js';
-import { installOrDropPostgresBackend, type PostgresBackendReport } from './install.js';
-import { renderLockStatements } from './locking.js';
-import { renderPostgresBackendSql, renderUpgradeSql } from './render.js';
-import { describeMatch } from './detect.js';
-import { resolveBackend } from './resolve.js';
-import { ENV_VARS, parseLockTimeout, type AsyncmqSettings } from './settings.js';
-import { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus } from './status.js';
+import type { PendingIndex } from './operations/index-builds.js';
+import { installOrDropPostgresBackend, type PostgresBackendReport } from './operations/install.js';
+import { renderLockStatements } from './operations/locking.js';
+import { renderPostgresBackendSql, renderUpgradeSql } from './operations/render.js';
+import { describeMatch } from './catalog/detect.js';
+import { resolveBackend } from './schema/backend.js';
+import { ENV_VARS, parseLockTimeout, type AsyncmqSettings } from './config/settings.js';
+import { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus } from './operations/status.js';
 
 export interface Io {
   stdout: (text: string) => void;

@@ -1,6 +1,6 @@
-export { installOrDropPostgresBackend, type InstallOrDropOptions, type PostgresBackendReport } from './install.js';
-export type { PendingIndex } from './index-builds.js';
-export { renderPostgresBackendSql, type RenderSqlOptions } from './render.js';
+export { installOrDropPostgresBackend, type InstallOrDropOptions, type PostgresBackendReport } from './operations/install.js';
+export type { PendingIndex } from './operations/index-builds.js';
+export { renderPostgresBackendSql, type RenderSqlOptions } from './operations/render.js';
 export {
   inspectPostgresBackend,
   type Impact,
@@ -10,9 +10,10 @@ export {
   type PrivilegeCheck,
   type PrivilegeReport,
   type TableStatus,
-} from './status.js';
-export type { AsyncmqSchemaTables, BackendOptions } from './resolve.js';
-export type { DrizzlePostgresDatabase, PostgresClient } from './drivers/index.js';
+} from './operations/status.js';
+export type { AsyncmqSchemaTables } from './schema/backend.js';
+export type { BackendOptions } from './operations/options.js';
+export type { DrizzlePostgresDatabase, PostgresClient } from './connection/drivers/index.js';
 export { AsyncmqPostgresError, ERROR_CODES, isAsyncmqPostgresError, type AsyncmqErrorCode } from './errors.js';
 export {
   DEFAULT_NAMES,
@@ -23,5 +24,5 @@ export {
   type AsyncmqSettings,
   type IndexProfile,
   type PoolOptions,
-} from './settings.js';
-export * from './tables.js';
+} from './config/settings.js';
+export * from './schema/tables.js';

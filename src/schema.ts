@@ -10,7 +10,7 @@
  * drizzle-kit loads this through a CommonJS require hook, so no top-level await, and nothing
  * here imports postgres.js or drizzle-kit.
  */
-import { createAsyncmqSchema } from './tables.js';
+import { createAsyncmqSchema } from './schema/tables.js';
 
 /** AsyncMQ 0.1's schema (the seed's three tables) under the default names: what the exports below are. */
 export const asyncmq01 = createAsyncmqSchema({ postgresSchemaVersion: '0.1' });
@@ -33,6 +33,6 @@ export type NewAsyncmqJob = typeof asyncmqJobs.$inferInsert;
 export type AsyncmqRepeatable = typeof asyncmqRepeatables.$inferSelect;
 export type AsyncmqCancelledJob = typeof asyncmqCancelledJobs.$inferSelect;
 
-export * from './tables.js';
-export { SCHEMA_VERSIONS, type SchemaVersion } from './versions.js';
-export type { AsyncmqNames, IndexProfile } from './settings.js';
+export * from './schema/tables.js';
+export { SCHEMA_VERSIONS, type SchemaVersion } from './config/versions.js';
+export type { AsyncmqNames, IndexProfile } from './config/settings.js';

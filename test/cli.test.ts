@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.js';
-import { lockKey } from '../src/resolve.js';
+import { lockKey } from '../src/operations/locking.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';

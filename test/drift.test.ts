@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareCatalog, readCatalog, type ItemStatus } from '../src/catalog.js';
+import { compareCatalog, readCatalog, type ItemStatus } from '../src/catalog/compare.js';
 import { main } from '../src/cli.js';
 import { installOrDropPostgresBackend, inspectPostgresBackend, type Impact } from '../src/index.js';
-import { resolveBackend } from '../src/resolve.js';
+import { resolveBackend } from '../src/schema/backend.js';
 import { runAsyncmqStatements } from './support/asyncmq.js';
 import { createDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';

@@ -18,7 +18,7 @@ import { drizzle as postgresJs } from 'drizzle-orm/postgres-js';
 import pg from 'pg';
 import postgres from 'postgres';
 import { AsyncmqPostgresError, inspectPostgresBackend, installOrDropPostgresBackend, type InstallOrDropOptions } from '../src/index.js';
-import { lockKey } from '../src/resolve.js';
+import { lockKey } from '../src/operations/locking.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { at, failure, reference } from './support/versions.js';

@@ -15,7 +15,7 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { installOrDropPostgresBackend } from '../src/index.js';
-import { SCHEMA_VERSIONS } from '../src/versions.js';
+import { SCHEMA_VERSIONS } from '../src/config/versions.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';

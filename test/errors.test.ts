@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { inspect } from 'node:util';
 import postgres from 'postgres';
 import { installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
-import { lockKey } from '../src/resolve.js';
+import { lockKey } from '../src/operations/locking.js';
 import { adminSql, createDatabase, urlFor } from './support/db.js';
 import { createRole } from './support/roles.js';
 import { snapshot } from './support/snapshot.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { installOrDropPostgresBackend } from '../src/index.js';
-import { createAsyncmqSchema } from '../src/tables.js';
+import { createAsyncmqSchema } from '../src/schema/tables.js';
 import { EXAMPLES, installBuilt, kitOk, kitVersion, migrationSql, runApp, setUpApp } from './support/apps.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';

@@ -1,15 +1,15 @@
 /**
  * Index expressions and predicates, read without a lock: the catalog read prints the stored
- * trees itself (src/node-tree.ts) instead of asking pg_get_indexdef(), which locks the table.
+ * trees itself (src/catalog/node-tree.ts) instead of asking pg_get_indexdef(), which locks the table.
  * What it prints must be what Postgres prints; what it cannot print faithfully it must show as
  * no schema's definition; and two different expressions must never print alike.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
-import { readCatalog, UNREADABLE_EXPRESSION } from '../src/catalog.js';
+import { readCatalog, UNREADABLE_EXPRESSION } from '../src/catalog/compare.js';
 import { installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
-import { normalizeSql } from '../src/node-tree.js';
+import { normalizeSql } from '../src/schema/sql-text.js';
 import { createDatabase } from './support/db.js';
 import { queryable } from './support/queryable.js';
 

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
 import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
-import { lockKey } from '../src/resolve.js';
+import { lockKey } from '../src/operations/locking.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { failure as refused } from './support/failure.js';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend, type AsyncmqSettings } from '../src/index.js';
-import { validateIdentifier } from '../src/settings.js';
+import { validateIdentifier } from '../src/config/settings.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';

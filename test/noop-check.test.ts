@@ -1,5 +1,5 @@
 /**
- * The startup's fast path (src/noop-check.ts) against the full comparison: each kind of
+ * The startup's fast path (src/catalog/noop-check.ts) against the full comparison: each kind of
  * difference is planted, one at a time, and the fast path must fall back to the full
  * comparison, which must report it. So the fast path can never say "in shape" where the full
  * comparison would not. Each drift is planted in a transaction that is rolled back, and the
@@ -10,12 +10,12 @@ import { test } from 'node:test';
 import { sql as drizzleSql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp } from 'drizzle-orm/pg-core';
 import type { Sql, TransactionSql } from 'postgres';
-import { compareCatalog, readCatalog, type TableStatus } from '../src/catalog.js';
-import { describeTables, renderCreateIndex, renderCreateTable, type TableShape } from '../src/ddl.js';
-import { readBackendCatalog } from '../src/detect.js';
+import { compareCatalog, readCatalog, type TableStatus } from '../src/catalog/compare.js';
+import { describeTables, renderCreateIndex, renderCreateTable, type TableShape } from '../src/schema/ddl.js';
+import { readBackendCatalog } from '../src/catalog/detect.js';
 import { installOrDropPostgresBackend } from '../src/index.js';
-import { exactlyInShape } from '../src/noop-check.js';
-import { resolveBackend } from '../src/resolve.js';
+import { exactlyInShape } from '../src/catalog/noop-check.js';
+import { resolveBackend } from '../src/schema/backend.js';
 import { createDatabase } from './support/db.js';
 import { queryable } from './support/queryable.js';
 

@@ -67,7 +67,7 @@ test('the schema entry loads under require() and imports neither postgres.js nor
     seen.add(file);
     const code = await readFile(join(dist, file), 'utf8');
     for (const [, spec] of code.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
-      if (spec!.startsWith('./')) await visit(spec!.slice(2));
+      if (spec!.startsWith('./') || spec!.startsWith('../')) await visit(join(file, '..', spec!));
       else outside.add(spec!.split('/')[0]!);
     }
   };
@@ -93,7 +93,7 @@ test('without postgres.js installed: nothing loads it until a URL is used; the a
   };
   await visit('index.js');
   await visit('index.d.ts');
-  assert.ok(seen.has('drivers/postgres-js.js') && seen.has('drivers/types.d.ts'), [...seen].join(', '));
+  assert.ok(seen.has('connection/drivers/postgres-js.js') && seen.has('connection/drivers/types.d.ts'), [...seen].join(', '));
   assert.deepEqual([...outside], ['drizzle-orm']);
 
   // An app with drizzle-orm and PGlite only.

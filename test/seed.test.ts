@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { installOrDropPostgresBackend } from '../src/index.js';
 import { createDatabase } from './support/db.js';
 import { asyncmqInstallSql, seedInstallSql } from './support/seed.js';
-import { SCHEMA_VERSIONS } from '../src/versions.js';
+import { SCHEMA_VERSIONS } from '../src/config/versions.js';
 import { snapshot } from './support/snapshot.js';
 
 test('install is catalog-identical to the seed SQL run verbatim', async () => {

@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { getTableConfig } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError, createAsyncmqSchema, installOrDropPostgresBackend, renderPostgresBackendSql } from '../src/index.js';
-import { normalizePoolOptions, resolveConnection } from '../src/connection.js';
-import { lockKey } from '../src/resolve.js';
-import { resolveSettings } from '../src/settings.js';
+import { normalizePoolOptions, resolveConnection } from '../src/connection/target.js';
+import { lockKey } from '../src/operations/locking.js';
+import { resolveSettings } from '../src/config/settings.js';
 import { main } from '../src/cli.js';
 
 const refused = (code: string, pattern: RegExp) => (error: unknown) => {

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { inspectPostgresBackend, installOrDropPostgresBackend } from '../src/index.js';
-import { lockKey } from '../src/resolve.js';
-import { SCHEMA_VERSIONS } from '../src/versions.js';
+import { lockKey } from '../src/operations/locking.js';
+import { SCHEMA_VERSIONS } from '../src/config/versions.js';
 import type { TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, at, failure, fill, reference, rows } from './support/versions.js';

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
 import { main } from '../src/cli.js';
-import { resolveConnection } from '../src/connection.js';
+import { resolveConnection } from '../src/connection/target.js';
 import { redact } from '../src/errors.js';
 import { AsyncmqPostgresError, inspectPostgresBackend, installOrDropPostgresBackend } from '../src/index.js';
 import { adminSql, createDatabase, serverUrl, uniqueName, atEnd } from './support/db.js';

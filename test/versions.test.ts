@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { main } from '../src/cli.js';
 import { AsyncmqPostgresError, createAsyncmqSchema, inspectPostgresBackend, installOrDropPostgresBackend, renderPostgresBackendSql } from '../src/index.js';
-import { parseSchemaVersion, SCHEMA_VERSIONS, schemaVersionOf } from '../src/versions.js';
+import { parseSchemaVersion, SCHEMA_VERSIONS, schemaVersionOf } from '../src/config/versions.js';
 import { createDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, at, fill, reference, rows } from './support/versions.js';

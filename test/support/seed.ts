@@ -5,7 +5,7 @@
  * made against, and the "seed's approach" the benchmarks measure.
  */
 import { readFileSync } from 'node:fs';
-import type { SchemaVersion } from '../../src/versions.js';
+import type { SchemaVersion } from '../../src/config/versions.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 

@@ -1,5 +1,5 @@
 /**
- * A test's own view of the catalog, written independently of src/catalog.ts so the two can
+ * A test's own view of the catalog, written independently of src/catalog/compare.ts so the two can
  * check each other: every relation in a namespace with its columns (in order), constraints,
  * indexes and sequences, as Postgres prints them.
  */

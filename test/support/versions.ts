@@ -2,7 +2,7 @@
  * For the version tests: databases made by AsyncMQ's own installer SQL, filled with rows, their
  * rows read back, and each version's reference catalog (made once per test file).
  */
-import type { SchemaVersion } from '../../src/versions.js';
+import type { SchemaVersion } from '../../src/config/versions.js';
 import { createDatabase, type TestDatabase } from './db.js';
 import { asyncmqInstallSql } from './seed.js';
 import { snapshot, type Snapshot } from './snapshot.js';

@@ -1,0 +1,527 @@
+/**
+ * Reads what Postgres has for the package's tables: one statement, one round trip, against the
+ * system catalogs only, taking no lock on the tables.
+ *
+ * The read returns the catalog's own rows (see `readPlan`), and definitions are assembled
+ * here. Nothing in it may lock the tables:
+ * `pg_get_indexdef()`, `pg_get_expr(expr, table)` and `pg_get_constraintdef()` of a CHECK
+ * constraint open the table for its column names, an ACCESS SHARE lock that waits behind any
+ * ALTER TABLE or VACUUM FULL. So index expressions, predicates and check constraints are read as
+ * their stored trees and printed by src/node-tree.ts; defaults are deparsed without their table
+ * (`pg_get_expr(adbin, 0)`), which needs none since a default cannot refer to columns; the
+ * expressions of generated columns, which do, are printed from their trees too. NOT NULL
+ * constraints (contype 'n', rows in pg_constraint from Postgres 18 on) are left out:
+ * nullability is compared per column.
+ */
+import type { Queryable } from '../connection/drivers/index.js';
+import { indexExpression, indexKeyDefinition, pgIdent, relationNames, type TableShape } from '../schema/ddl.js';
+import { printTreeText, TREE_OID_FIELDS, type FunctionInfo, type OperatorInfo, type TreeCatalog, type TypeInfo } from './node-tree.js';
+
+export interface CatalogColumn {
+  name: string;
+  type: string;
+  notNull: boolean;
+  default: string | null;
+  /** `pg_attribute.attidentity`: `a` (always), `d` (by default); empty or absent for a plain column. */
+  identity?: string;
+  /** A generated column's expression; absent for any other column. */
+  generated?: string;
+}
+
+export interface CatalogIndex {
+  name: string;
+  /** As `pg_get_indexdef()` shows it from `USING` on, with `UNIQUE ` in front for a unique index. */
+  definition: string;
+  valid: boolean;
+}
+
+export interface CatalogTable {
+  name: string;
+  oid: number;
+  /** `pg_class.relkind`: `r` a table, `p` a partitioned table, `v` a view, ... */
+  kind: string;
+  columns: CatalogColumn[];
+  constraints: { name: string; definition: string }[];
+  indexes: CatalogIndex[];
+}
+
+export interface CatalogRelation {
+  name: string;
+  /** `pg_class.relkind` */
+  kind: string;
+  /** The table an index is on, or that owns a sequence. */
+  owner: string | null;
+}
+
+export interface CatalogState {
+  /** The namespace the names resolve to: `postgresSchema`, or the session's `current_schema()`. */
+  namespace: string | null;
+  namespaceExists: boolean;
+  tables: CatalogTable[];
+  /**
+   * Relations in the namespace that bear a name the tables would need: their indexes and
+   * sequences. Read only on request (see `readCatalog`); empty otherwise.
+   */
+  relations: CatalogRelation[];
+}
+
+/** What an expression this package cannot print shows as: text no schema's definition holds. */
+export const UNREADABLE_EXPRESSION = 'an expression asyncmq-postgres cannot read';
+
+/** A string literal; the names are validated identifiers, but nothing is pasted unquoted. */
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** The kinds of rows one read returns. */
+type Part = 'head' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'opclasses' | 'types' | 'operators' | 'functions' | 'collations' | 'defaults' | 'relations';
+
+/** One kind of row: its columns (name, SQL, how to read the text back) and where they come from. */
+interface Branch {
+  part: Part;
+  columns: [string, string, 'int' | 'bool' | 'text'][];
+  from: string;
+}
+
+/**
+ * The read as one statement: every kind of row in one UNION ALL, so that all of it comes from
+ * one snapshot (a multi-statement query would take one per statement, and a table could read
+ * as missing while its indexes read as there) and in one round trip, with literals inline so
+ * there is no separate parse step. Each branch scans one catalog by oid: to_regclass()
+ * resolves the tables' names without a lock, and a scan by oid plans in a fraction of a join's
+ * time (planning, not reading, is most of what a read of a few rows costs).
+ */
+function readPlan(
+  namespace: string | null,
+  tables: readonly string[],
+  options: { names: boolean; relations: readonly string[] | undefined },
+): { sql: string; branches: Branch[] } {
+  const ns = namespace === null ? 'current_schema()' : literal(namespace);
+  const ours = 'select oid from ours';
+  const branches: Branch[] = [
+    {
+      part: 'head',
+      columns: [
+        ['namespace', ns, 'text'],
+        ['namespace_exists', `exists (select 1 from pg_namespace where nspname = ${ns})`, 'bool'],
+      ],
+      from: '',
+    },
+    {
+      part: 'tables',
+      columns: [
+        ['oid', 'c.oid', 'int'],
+        ['name', 'c.relname', 'text'],
+        ['kind', 'c.relkind', 'text'],
+      ],
+      from: `from pg_class c where c.oid in (${ours})`,
+    },
+    {
+      part: 'columns',
+      columns: [
+        ['rel', 'a.attrelid', 'int'],
+        ['num', 'a.attnum', 'int'],
+        ['name', 'a.attname', 'text'],
+        ['type_oid', 'a.atttypid', 'int'],
+        ['typmod', 'a.atttypmod', 'int'],
+        ['collation', 'a.attcollation', 'int'],
+        ['type', 'format_type(a.atttypid, a.atttypmod)', 'text'],
+        ['not_null', 'a.attnotnull', 'bool'],
+        ['identity', 'a.attidentity', 'text'],
+        // A default cannot refer to columns, so it deparses without its table (and no lock);
+        // a generated column's expression does, and comes as its tree.
+        ['default', "case when a.attgenerated = '' then pg_get_expr(d.adbin, 0) end", 'text'],
+        ['generated', "case when a.attgenerated <> '' then d.adbin::text end", 'text'],
+      ],
+      from: `from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+        where a.attrelid in (${ours}) and a.attnum > 0 and not a.attisdropped`,
+    },
+    {
+      part: 'constraints',
+      // pg_get_constraintdef() of keys and foreign keys reads only column and relation names; of
+      // any constraint with an expression it would lock the table, so those come as trees.
+      columns: [
+        ['rel', 'k.conrelid', 'int'],
+        ['name', 'k.conname', 'text'],
+        ['kind', 'k.contype', 'text'],
+        ['definition', "case when k.contype in ('p', 'u', 'f') then pg_get_constraintdef(k.oid) end", 'text'],
+        ['tree', 'k.conbin::text', 'text'],
+        ['validated', 'k.convalidated', 'bool'],
+      ],
+      from: `from pg_constraint k where k.conrelid in (${ours}) and k.contype <> 'n'`,
+    },
+    {
+      part: 'indexes',
+      columns: [
+        ['rel', 'i.indrelid', 'int'],
+        ['name', 'ic.relname', 'text'],
+        ['method', 'am.amname', 'text'],
+        ['method_oid', 'am.oid', 'int'],
+        ['unique', 'i.indisunique', 'bool'],
+        ['valid', 'i.indisvalid', 'bool'],
+        ['key_count', 'i.indnkeyatts', 'int'],
+        ['keys', 'i.indkey', 'text'],
+        ['options', 'i.indoption', 'text'],
+        ['classes', 'i.indclass', 'text'],
+        ['collations', 'i.indcollation', 'text'],
+        ['exprs', 'i.indexprs', 'text'],
+        ['pred', 'i.indpred', 'text'],
+        // Postgres 15 and later; read so that the statement also runs where the column is not.
+        ['nulls_not_distinct', "to_jsonb(i) ->> 'indnullsnotdistinct'", 'bool'],
+      ],
+      from: `from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam where i.indrelid in (${ours})`,
+    },
+    {
+      part: 'opclasses',
+      columns: [
+        ['oid', 'o.oid', 'int'],
+        ['name', 'quote_ident(o.opcname)', 'text'],
+        ['is_default', 'o.opcdefault', 'bool'],
+        ['type', 'o.opcintype', 'int'],
+      ],
+      from: `from pg_opclass o where o.oid in (select unnest(i.indclass::oid[]) from pg_index i where i.indrelid in (${ours}))`,
+    },
+  ];
+  const refs = (fields: readonly string[]) => `select oid from refs where field in (${fields.map(literal).join(', ')})`;
+  if (options.names) {
+    // What the trees refer to by number, named; the collations keys are under; and the default
+    // operator classes a key's type may take through a binary conversion (varchar, text's).
+    branches.push(
+      {
+        part: 'types',
+        columns: [
+          ['oid', 't.oid', 'int'],
+          ['name', 'format_type(t.oid, -1)', 'text'],
+          ['kind', 't.typtype', 'text'],
+          ['collation', 't.typcollation', 'int'],
+          ['category', 't.typcategory', 'text'],
+        ],
+        from: `from pg_type t where t.oid in (${refs(TREE_OID_FIELDS.types)} union select a.atttypid from pg_attribute a where a.attrelid in (${ours}))`,
+      },
+      {
+        part: 'operators',
+        columns: [
+          ['oid', 'o.oid', 'int'],
+          ['name', 'o.oprname', 'text'],
+          ['namespace', 'n.nspname', 'text'],
+          ['left', 'o.oprleft', 'int'],
+          ['right', 'o.oprright', 'int'],
+          ['result', 'o.oprresult', 'int'],
+        ],
+        from: `from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where o.oid in (${refs(TREE_OID_FIELDS.operators)})`,
+      },
+      {
+        part: 'functions',
+        columns: [
+          ['oid', 'p.oid', 'int'],
+          ['name', 'quote_ident(p.proname)', 'text'],
+          ['namespace', 'n.nspname', 'text'],
+          ['args', 'p.proargtypes', 'text'],
+          ['result', 'p.prorettype', 'int'],
+          ['variadic', 'p.provariadic <> 0', 'bool'],
+          ['returns_set', 'p.proretset', 'bool'],
+        ],
+        from: `from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid in (${refs(TREE_OID_FIELDS.functions)})`,
+      },
+      {
+        part: 'collations',
+        columns: [
+          ['oid', 'c.oid', 'int'],
+          ['name', 'quote_ident(c.collname)', 'text'],
+        ],
+        from: `from pg_collation c where c.oid in (select unnest(i.indcollation::oid[]) from pg_index i where i.indrelid in (${ours}))`,
+      },
+      {
+        part: 'defaults',
+        columns: [
+          ['oid', 'c.oid', 'int'],
+          ['method', 'c.opcmethod', 'int'],
+          ['type', 'c.opcintype', 'int'],
+          ['sources', 'k.sources', 'text'],
+          ['category', 't.typcategory', 'text'],
+          ['preferred', 't.typispreferred', 'bool'],
+        ],
+        from: `from pg_opclass c join pg_type t on t.oid = c.opcintype
+          left join (select casttarget, string_agg(castsource::int::text, ' ') as sources from pg_cast where castmethod = 'b' group by casttarget) k
+            on k.casttarget = c.opcintype
+          where c.opcdefault and c.opcmethod in (select ic.relam from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid in (${ours}))`,
+      },
+    );
+  }
+  if (options.relations) {
+    // Which relations hold the names the tables would need for their indexes and sequences.
+    branches.push({
+      part: 'relations',
+      columns: [
+        ['name', 'r.relname', 'text'],
+        ['kind', 'r.relkind', 'text'],
+        ['owner', 'coalesce(it.relname, st.relname)', 'text'],
+      ],
+      from: `from pg_class r
+        join pg_namespace n on n.oid = r.relnamespace
+        left join pg_index ri on ri.indexrelid = r.oid
+        left join pg_class it on it.oid = ri.indrelid
+        left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
+        left join pg_class st on st.oid = d.refobjid
+        where n.nspname = ${ns} and r.relname in (${options.relations.length ? options.relations.map(literal).join(', ') : 'null'})`,
+    });
+  }
+  const width = Math.max(...branches.map((b) => b.columns.length));
+  const ctes = [
+    `ours as (select unnest(array[${tables.map((t) => `to_regclass(quote_ident(${ns}) || '.' || ${literal(t)})`).join(', ')}]::oid[]) as oid)`,
+    ...(options.names
+      ? [
+          `trees as (
+            select i.indexprs::text as tree from pg_index i where i.indrelid in (${ours}) and i.indexprs is not null
+            union all select i.indpred::text from pg_index i where i.indrelid in (${ours}) and i.indpred is not null
+            union all select k.conbin::text from pg_constraint k where k.conrelid in (${ours}) and k.conbin is not null
+            union all select d.adbin::text from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
+              where d.adrelid in (${ours}) and a.attgenerated <> '')`,
+          `refs as (select distinct m[1] as field, m[2]::oid as oid from trees, regexp_matches(trees.tree, ':(\\w+) (\\d+)', 'g') as m)`,
+        ]
+      : []),
+  ];
+  const select = (b: Branch, first: boolean) => {
+    const cells = Array.from({ length: width }, (_, i) => {
+      const column = b.columns[i];
+      const value = column ? `(${column[1]})::text` : 'null::text';
+      return first ? `${value} as c${i}` : value;
+    });
+    return `select ${literal(b.part)}::text as part, ${cells.join(', ')} ${b.from}`;
+  };
+  return { sql: `with ${ctes.join(',\n')}\n${branches.map((b, i) => select(b, i === 0)).join('\nunion all ')}`, branches };
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The rows of one read by kind, each cell read back from its text. Rows come as arrays, read by
+ * position: every value is text, so no driver setting (parsers, column-name transforms)
+ * changes what is read.
+ */
+function rowsByPart(rows: readonly (readonly unknown[])[], branches: readonly Branch[]): Partial<Record<Part, Row[]>> {
+  const out: Partial<Record<Part, Row[]>> = {};
+  for (const branch of branches) out[branch.part] = [];
+  const columns = new Map(branches.map((b) => [b.part, b.columns]));
+  for (const raw of rows) {
+    const part = raw[0] as Part;
+    const row: Row = {};
+    columns.get(part)!.forEach(([name, , kind], i) => {
+      const cell = raw[i + 1] as string | null;
+      row[name] = cell === null ? null : kind === 'int' ? Number(cell) : kind === 'bool' ? cell === 'true' : cell;
+    });
+    out[part]!.push(row);
+  }
+  const by = (...keys: string[]) => (a: Row, b: Row) => {
+    for (const key of keys) {
+      const [x, y] = [a[key] as string | number, b[key] as string | number];
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
+  out.tables?.sort(by('name'));
+  out.columns?.sort(by('rel', 'num'));
+  out.constraints?.sort(by('rel', 'name'));
+  out.indexes?.sort(by('rel', 'name'));
+  return out;
+}
+
+/**
+ * Reads the catalog for these shapes in one statement. `relations` also reads which objects
+ * hold the names the tables would need: worth it only when something is to be created.
+ * `tables`: more names to read than the shapes', such as every version's tables for the same
+ * names. `detail: 'check'` is the startup's read: it names what stored trees refer to only when
+ * the shapes' own indexes have trees, and otherwise shows every tree as unread (a definition
+ * that matches nothing), which is all the exact check needs; the full comparison needs the
+ * `full` read, the default.
+ */
+export async function readCatalog(
+  sql: Queryable,
+  shapes: readonly TableShape[],
+  options: { relations?: boolean; tables?: readonly string[]; detail?: 'full' | 'check' } = {},
+): Promise<CatalogState> {
+  const namespace = shapes[0]?.schema ?? null;
+  const names = [...new Set([...shapes.map((s) => s.name), ...(options.tables ?? [])])];
+  const trees = shapes.some((shape) => shape.indexes.some((i) => i.where !== undefined || i.keys.some((k) => k.expression !== undefined)));
+  const plan = readPlan(namespace, names, {
+    names: options.detail !== 'check' || trees,
+    relations: options.relations ? shapes.flatMap((shape) => relationNames(shape).slice(1)) : undefined,
+  });
+  return assemble(rowsByPart((await sql.unsafe(plan.sql)) as unknown as unknown[][], plan.branches));
+}
+
+const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
+
+function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
+  const [head] = rows.head ?? [];
+  const [tableRows, columnRows, constraintRows, indexRows] = [rows.tables ?? [], rows.columns ?? [], rows.constraints ?? [], rows.indexes ?? []];
+  const types = new Map<number, TypeInfo>((rows.types ?? []).map((t) => [t.oid as number, { name: t.name as string, kind: t.kind as string, collation: t.collation as number }]));
+  const categories = new Map((rows.types ?? []).map((t) => [t.oid as number, t.category as string]));
+  const operators = new Map<number, OperatorInfo>(
+    (rows.operators ?? []).map((o) => [o.oid as number, { name: o.name as string, namespace: o.namespace as string, left: o.left as number, right: o.right as number, result: o.result as number }]),
+  );
+  const functions = new Map<number, FunctionInfo>(
+    (rows.functions ?? []).map((f) => [
+      f.oid as number,
+      { name: f.name as string, namespace: f.namespace as string, args: ints(f.args), result: f.result as number, variadic: f.variadic as boolean, returnsSet: f.returns_set as boolean },
+    ]),
+  );
+  const opclasses = new Map((rows.opclasses ?? []).map((o) => [o.oid as number, { name: o.name as string, isDefault: o.is_default as boolean, type: o.type as number }]));
+  // Without the names read, only an operator class that is the default for exactly the key's type counts as its default.
+  const defaults: DefaultOpclass[] | undefined = rows.defaults?.map((d) => ({
+    oid: d.oid as number,
+    method: d.method as number,
+    type: d.type as number,
+    binarySources: ints(d.sources),
+    category: d.category as string,
+    preferred: d.preferred as boolean,
+  }));
+  const collations = new Map((rows.collations ?? []).map((c) => [c.oid as number, c.name as string]));
+
+  const tables = tableRows.map((t): CatalogTable => {
+    const oid = t.oid as number;
+    const columnsOf = columnRows.filter((c) => c.rel === oid);
+    const byNum = new Map(columnsOf.map((c) => [c.num as number, c]));
+    const catalog: TreeCatalog = {
+      column: (attnum) => {
+        const c = byNum.get(attnum);
+        return c && { name: pgIdent(c.name as string), type: c.type_oid as number, typmod: c.typmod as number, collation: c.collation as number };
+      },
+      type: (o) => types.get(o),
+      operator: (o) => operators.get(o),
+      func: (o) => functions.get(o),
+    };
+    const printed = (tree: string) => printTreeText(tree, catalog)[0]?.sql ?? `(${UNREADABLE_EXPRESSION})`;
+    return {
+      name: t.name as string,
+      oid,
+      kind: t.kind as string,
+      columns: columnsOf.map((c) => ({
+        name: c.name as string,
+        type: c.type as string,
+        notNull: c.not_null as boolean,
+        default: (c.default as string | null) ?? null,
+        identity: (c.identity as string) ?? '',
+        ...(c.generated ? { generated: printed(c.generated as string) } : {}),
+      })),
+      constraints: constraintRows
+        .filter((k) => k.rel === oid)
+        .map((k) => ({ name: k.name as string, definition: constraintDefinitionOf(k, printed) })),
+      indexes: indexRows
+        .filter((i) => i.rel === oid)
+        .map((i) => ({
+          name: i.name as string,
+          definition: indexDefinitionOf(i, catalog, byNum, opclasses, defaults && ((type, method) => defaultOpclass(defaults, categories, type, method)), collations),
+          valid: i.valid as boolean,
+        })),
+    };
+  });
+
+  return {
+    namespace: (head?.namespace as string | null) ?? null,
+    namespaceExists: head?.namespace_exists === true,
+    tables,
+    relations: (rows.relations ?? []).map((r) => ({ name: r.name as string, kind: r.kind as string, owner: (r.owner as string | null) ?? null })),
+  };
+}
+
+function constraintDefinitionOf(k: Row, printed: (tree: string) => string): string {
+  if (typeof k.definition === 'string') return k.definition;
+  const notValid = k.validated === false ? ' NOT VALID' : '';
+  if (k.kind === 'c' && typeof k.tree === 'string') return `CHECK (${printed(k.tree)})${notValid}`;
+  return k.kind === 'x' ? 'EXCLUDE (...)' : k.kind === 't' ? 'CONSTRAINT TRIGGER' : `constraint of kind ${String(k.kind)}`;
+}
+
+/**
+ * An index's definition from its `pg_index` row, as `pg_get_indexdef()` shows it from `USING`
+ * on: each key with its collation and operator class where they are not the default, its
+ * order, then INCLUDE, NULLS NOT DISTINCT and the predicate. An expression or predicate that
+ * cannot be printed shows as one no schema has.
+ */
+interface DefaultOpclass {
+  oid: number;
+  method: number;
+  type: number;
+  /** The types that convert to `type` without a function (varchar to text). */
+  binarySources: number[];
+  /** `type`'s category, and whether it is the category's preferred type (text among strings). */
+  category: string;
+  preferred: boolean;
+}
+
+const ANYARRAY = 2277;
+
+/**
+ * The operator class CREATE INDEX picks for a key of this type (`GetDefaultOpClass`): the
+ * method's default for exactly that type, or else the only default the type converts to
+ * without a function, the one for its category's preferred type first (varchar converts to
+ * both text and bpchar, and uses text's; an array uses anyarray's).
+ */
+function defaultOpclass(defaults: readonly DefaultOpclass[], categories: Map<number, string>, type: number | undefined, method: number): number | undefined {
+  if (type === undefined) return undefined;
+  const forMethod = defaults.filter((d) => d.method === method);
+  const exact = forMethod.find((d) => d.type === type);
+  if (exact) return exact.oid;
+  const candidates = forMethod.filter((d) => d.binarySources.includes(type) || (d.type === ANYARRAY && categories.get(type) === 'A'));
+  const preferred = candidates.filter((d) => d.preferred && d.category === categories.get(type));
+  const chosen = preferred.length > 0 ? preferred : candidates;
+  return chosen.length === 1 ? chosen[0]!.oid : undefined;
+}
+
+function indexDefinitionOf(
+  row: Row,
+  catalog: TreeCatalog,
+  columns: Map<number, Row>,
+  opclasses: Map<number, { name: string; isDefault: boolean; type: number }>,
+  defaultFor: ((type: number | undefined, method: number) => number | undefined) | undefined,
+  collations: Map<number, string>,
+): string {
+  const keys = ints(row.keys);
+  const options = ints(row.options);
+  const classes = ints(row.classes);
+  const keyCollations = ints(row.collations);
+  const keyCount = row.key_count as number;
+  const expressions = typeof row.exprs === 'string' ? printTreeText(row.exprs, catalog) : [];
+  let nextExpression = 0;
+  const columnName = (attnum: number) => {
+    const c = columns.get(attnum);
+    return c ? pgIdent(c.name as string) : `(column ${attnum})`;
+  };
+  const keyDefinitions = keys.slice(0, keyCount).map((attnum, k) => {
+    let base: string;
+    let type: number | undefined;
+    let collation: number | undefined;
+    if (attnum === 0) {
+      const expression = expressions[nextExpression++];
+      base = expression ? indexExpression(expression.sql, expression.functionLike) : `(${UNREADABLE_EXPRESSION})`;
+      type = expression?.type;
+      collation = expression?.collation;
+    } else {
+      const c = columns.get(attnum);
+      base = columnName(attnum);
+      type = c?.type_oid as number | undefined;
+      collation = c?.collation as number | undefined;
+    }
+    const keyCollation = keyCollations[k] ?? 0;
+    const collate = keyCollation !== (collation ?? 0) ? (collations.get(keyCollation) ?? `collation ${keyCollation}`) : undefined;
+    const opclass = classes[k] ?? 0;
+    const option = options[k] ?? 0;
+    const known = opclasses.get(opclass);
+    const isDefaultOpclass = (oid: number) =>
+      defaultFor ? oid === defaultFor(type, row.method_oid as number) : known !== undefined && known.isDefault && known.type === type;
+    return indexKeyDefinition(
+      {
+        expression: base,
+        ...(option & 1 ? { desc: true, nullsFirst: (option & 2) === 2 } : option & 2 ? { nullsFirst: true } : {}),
+        ...(isDefaultOpclass(opclass) ? {} : { opclass: opclasses.get(opclass)?.name ?? `opclass ${opclass}` }),
+      },
+      { functionLike: true, ...(collate ? { collation: collate } : {}) },
+    );
+  });
+  const include = keys.slice(keyCount).map(columnName);
+  const predicate = typeof row.pred === 'string' ? (printTreeText(row.pred, catalog)[0]?.sql ?? `(${UNREADABLE_EXPRESSION})`) : undefined;
+  return (
+    `${row.unique ? 'UNIQUE ' : ''}USING ${row.method} (${keyDefinitions.join(', ')})` +
+    (include.length ? ` INCLUDE (${include.join(', ')})` : '') +
+    (row.nulls_not_distinct ? ' NULLS NOT DISTINCT' : '') +
+    (predicate ? ` WHERE ${predicate}` : '')
+  );
+}

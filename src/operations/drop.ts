@@ -1,0 +1,84 @@
+/**
+ * Drop: the package's own tables (their indexes and serial sequences go with them), in one
+ * transaction under the namespace's lock, and nothing else: no CASCADE, no table of another shape.
+ *
+ * "Own" means every table under the configured names that has one of the known AsyncMQ
+ * versions' shapes, whichever version is configured, so a database is emptied of the name set
+ * it holds. `asyncmq_paused_queues` is shared by every name set in the namespace (AsyncMQ fixes
+ * its name): it goes only when no other jobs table is left in the namespace, and is otherwise
+ * kept and reported.
+ */
+import { compareCatalog, type CatalogState } from '../catalog/compare.js';
+import { planDrop, type TableShape } from '../schema/ddl.js';
+import { detectVersion, readBackendCatalog } from '../catalog/detect.js';
+import { readTexts, type Link, type Queryable } from '../connection/drivers/index.js';
+import { beginLocked } from './locking.js';
+import type { Step } from '../connection/call.js';
+import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
+import { shapesByVersion, type ResolvedBackend } from '../schema/backend.js';
+import { PAUSED_QUEUES_TABLE_NAME } from '../config/settings.js';
+import type { SchemaVersion } from '../config/versions.js';
+
+export async function drop(sql: Link, backend: ResolvedBackend, run: Step): Promise<{ namespace: string; dropped: string[]; kept: string[] }> {
+  const before = await run('reading the catalog', () => readBackendCatalog(sql, backend));
+  const namespace = namespaceOf(before);
+  const dropped: string[] = [];
+  const kept: string[] = [];
+  if (before.tables.length > 0) {
+    await beginLocked(sql, backend.lockTimeoutMs, run, namespace, async (tx) => {
+      const locked = await run('reading the catalog', () => readBackendCatalog(tx, backend));
+      const shapes = ownTables(backend, locked);
+      const paused = shapes.find((s) => s.name === PAUSED_QUEUES_TABLE_NAME);
+      const sharers = paused ? await run('reading the catalog', () => otherJobsTables(tx, backend, namespace)) : [];
+      if (sharers.length > 0) kept.push(`table ${namespace}.${PAUSED_QUEUES_TABLE_NAME} (still used by ${sharers.map((t) => `${namespace}.${t}`).join(', ')})`);
+      const droppable = shapes.filter((s) => !(s === paused && sharers.length > 0));
+      for (const statement of planDrop(droppable, existingOf(locked))) {
+        await run(`dropping ${statement.object}`, () => tx.unsafe(statement.sql));
+        dropped.push(statement.object);
+      }
+    });
+  }
+  return { namespace, dropped, kept };
+}
+
+/**
+ * The shapes of the tables that are there, each in the version whose shape it has; refuses, with
+ * the differences, a table under a configured name that has none of them (it may be someone's).
+ */
+function ownTables(backend: ResolvedBackend, state: CatalogState): TableShape[] {
+  const versions = shapesByVersion(backend);
+  const shapeIn = (version: SchemaVersion, name: string) => versions.find(([v]) => v === version)?.[1].find((s) => s.name === name);
+  const own = detectVersion(backend, state).tables.flatMap(({ name, versions: matching }) => {
+    // The configured version's shape where the table has it, else the newest it has.
+    const version = matching.includes(backend.version) ? backend.version : matching.at(-1);
+    const shape = version && shapeIn(version, name);
+    if (shape) return [shape];
+    // No known version's shape: refused, with its differences from the configured version (or the newest that has the table).
+    const reference = shapeIn(backend.version, name) ?? [...versions].reverse().map(([v]) => shapeIn(v, name)).find(Boolean);
+    if (reference) refuseUnusable(compareCatalog([reference], state), state, 'drop');
+    // A table no version of these names has (asyncmq_paused_queues beside a jobs table name too
+    // long for 0.9) is not the package's: left alone.
+    return [];
+  });
+  // In the order of the newest version's tables: jobs first, as AsyncMQ drops them.
+  const order = (versions.at(-1)?.[1] ?? backend.shapes).map((s) => s.name);
+  return own.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
+
+/**
+ * Other name sets' jobs tables in the namespace: tables, other than ours, that have every column
+ * of a jobs table. Each of them may be an AsyncMQ that still reads `asyncmq_paused_queues`.
+ */
+async function otherJobsTables(tx: Queryable, backend: ResolvedBackend, namespace: string): Promise<string[]> {
+  const jobs = backend.shapes.find((s) => s.name === backend.names.postgresJobsTableName)!;
+  const columns = jobs.columns.map((c) => c.name);
+  return readTexts(
+    tx,
+    `select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = $1 and c.relkind in ('r', 'p') and not (c.relname = any(string_to_array($2::text, ',')))
+       and (select count(*) from pg_attribute a
+            where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attname = any(string_to_array($3::text, ','))) = $4::bigint
+     order by 1`,
+    [namespace, backend.catalogTables.join(','), columns.join(','), columns.length],
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The transaction every install, drop and upgrade step runs in: a `lock_timeout` for the
+ * transaction only, then the namespace's advisory lock, taken on the DDL's own connection so
+ * that it also works behind PgBouncer in transaction mode.
+ *
+ * It runs on the call's session (see drivers/): plain BEGIN / COMMIT / ROLLBACK statements on a
+ * connection of the call's own or the app's node-postgres client, never postgres.js's
+ * `sql.begin()`, whose own ROLLBACK after a dead connection crashes the process (see
+ * session.ts), and PGlite's own transaction on PGlite. A connection that cannot give the call a
+ * session of its own (a driver that runs each statement on its own) refuses with
+ * ASYNCMQ_SESSION_REQUIRED before anything is changed.
+ */
+import type { Link, Queryable } from '../connection/drivers/index.js';
+import type { Step } from '../connection/call.js';
+import { createHash } from 'node:crypto';
+
+/**
+ * What opens every install or drop transaction. Rendered (both values are our own numbers) so
+ * that the `sql` command prints exactly what runs.
+ */
+export function renderLockStatements(namespace: string, lockTimeoutMs: number): [timeout: string, lock: string] {
+  return [`SELECT set_config('lock_timeout', '${lockTimeoutMs}ms', true)`, `SELECT pg_advisory_xact_lock(${lockKey(namespace)})`];
+}
+
+/**
+ * Runs `body` in a transaction on the call's session (from withPool) that holds the namespace's
+ * advisory lock; `tx` runs its statements in that transaction. Commits when `body` resolves,
+ * rolls back when it throws.
+ */
+export async function beginLocked<T>(
+  sql: Link,
+  lockTimeoutMs: number,
+  run: Step,
+  namespace: string,
+  body: (tx: Queryable) => Promise<T>,
+): Promise<T> {
+  const [timeout, lock] = renderLockStatements(namespace, lockTimeoutMs);
+  const session = await sql.session(`changing the tables (a transaction under the install lock of namespace ${namespace})`);
+  return session.transaction(run, async (tx) => {
+    await tx.unsafe(timeout);
+    await run(`waiting for the install lock of namespace ${namespace} (another install or drop is running)`, () => tx.unsafe(lock));
+    return body(tx);
+  });
+}
+
+
+/**
+ * The advisory lock key for a namespace: installs and drops of the same namespace serialize,
+ * whichever version of this package runs them, so the key depends on nothing else. Concurrent
+ * index builds take a key of their own (`purpose`), since they run outside the transaction.
+ */
+export function lockKey(namespace: string, purpose?: 'index-build'): string {
+  const subject = purpose ? `asyncmq-postgres:${namespace}:${purpose}` : `asyncmq-postgres:${namespace}`;
+  return createHash('sha256').update(subject).digest().readBigInt64BE(0).toString();
+}

@@ -1,0 +1,120 @@
+/**
+ * `inspectPostgresBackend`: what the on-call engineer needs to know. Connects, reads the
+ * catalog (no locks, no DDL) and reports every table, column, constraint and index as present,
+ * missing or different, each difference judged as breaking AsyncMQ or harmless to it (the
+ * judgement install refuses on), and the privileges AsyncMQ's role has and lacks.
+ */
+import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type TableStatus } from '../catalog/compare.js';
+import { planConcurrentIndex } from '../schema/ddl.js';
+import { detectVersion, readBackendCatalog, verdictFor, type Verdict, type VersionMatch } from '../catalog/detect.js';
+import type { Impact } from '../catalog/drift.js';
+import { withPool } from '../connection/call.js';
+import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from '../catalog/privileges.js';
+import { resolveBackend } from '../schema/backend.js';
+import { refuseUnknownOptions, resolveDatabase, type BackendOptions } from './options.js';
+import type { IndexProfile } from '../config/settings.js';
+import type { SchemaVersion } from '../config/versions.js';
+
+export interface SchemaVersionStatus extends VersionMatch {
+  /** The configured version (`postgresSchemaVersion`). */
+  configured: SchemaVersion;
+  /**
+   * For the configured version: `compatible` (install completes it, nothing in the way); `upgrade-required` (`from` the version held, fixed by
+   * `asyncmq-postgres upgrade`); `newer` (the database holds a newer version, with no downgrade);
+   * `mixed`; or `other-shape` (tables of no known version stand in the way).
+   */
+  verdict: 'compatible' | 'upgrade-required' | 'newer' | 'mixed' | 'other-shape';
+  from?: SchemaVersion;
+}
+
+export interface InspectOptions extends BackendOptions {
+  /**
+   * The role whose privileges to check: the one AsyncMQ will run as, when status connects as
+   * another (an owner or admin role). Default: the connecting role. The name is exact, as
+   * Postgres stores it.
+   */
+  role?: string;
+}
+
+export interface PostgresBackendStatus {
+  /** True when everything is present and in shape and the role has every privilege AsyncMQ needs. */
+  ok: boolean;
+  /**
+   * What needs doing before AsyncMQ runs as it should: items missing, INVALID, whose name is
+   * taken, or that break AsyncMQ, and privileges the role lacks (the CLI exits 1).
+   */
+  problems: number;
+  /** Differences AsyncMQ works with, which install accepts (the CLI exits 4 when there are no problems). */
+  warnings: number;
+  /** The namespace the names resolve to (`postgresSchema`, or the session's `current_schema()`). */
+  namespace: string | null;
+  namespaceExists: boolean;
+  /** The index profile compared against. */
+  indexes: IndexProfile;
+  /** Which AsyncMQ schema version the tables are, against the configured one. */
+  schemaVersion: SchemaVersionStatus;
+  tables: (TableStatus & {
+    /** For each missing or INVALID index of an existing table: the statement that builds it without blocking writers. */
+    fixes: string[];
+  })[];
+  /** What the role may do with the objects that exist, and the GRANTs for what it lacks. */
+  privileges: PrivilegeReport;
+}
+
+export type { Impact, ItemStatus, PrivilegeCheck, PrivilegeReport, TableStatus };
+
+/** An item that needs doing something about: missing, INVALID, name taken, or breaking AsyncMQ. */
+const isProblem = (item: ItemStatus) => item.status === 'missing' || item.status === 'invalid' || item.status === 'conflict' || isBreaking(item);
+
+/** The keys of InspectOptions beyond BackendOptions', for the run-time check. */
+const STATUS_KEYS: Record<Exclude<keyof InspectOptions, keyof BackendOptions>, true> = { role: true };
+
+export async function inspectPostgresBackend(options: InspectOptions = {}): Promise<PostgresBackendStatus> {
+  refuseUnknownOptions(options, STATUS_KEYS);
+  const { role, ...rest } = options;
+  const checked = role === undefined ? undefined : checkRoleName(role);
+  const backend = resolveBackend(rest);
+  const { state, privileges } = await withPool(await resolveDatabase(rest, backend.settings), backend, async (sql, run) => {
+    const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
+    const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
+    return { state, privileges };
+  });
+  const statuses = compareCatalog(backend.shapes, state);
+  const match = detectVersion(backend, state);
+  const verdict = verdictFor(backend.version, statuses, match);
+  const fixes = missingIndexes(backend.shapes, statuses);
+  // A table of another AsyncMQ version is moved by the upgrade (or not at all), not by hand.
+  const versionAdvice = adviceFor(verdict, backend.version);
+  const tables = statuses.map((status) => ({
+    ...status,
+    items: versionAdvice && status.status === 'different' ? status.items.map((i) => (isBreaking(i) ? { ...i, advice: versionAdvice } : i)) : status.items,
+    fixes: fixes.filter((f) => f.shape.name === status.name).flatMap(planConcurrentIndex),
+  }));
+  const items = tables.flatMap((t) => t.items);
+  const problems = items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0);
+  const warnings = items.filter(isWarning).length;
+  return {
+    ok: problems === 0 && warnings === 0,
+    problems,
+    warnings,
+    namespace: state.namespace,
+    namespaceExists: state.namespaceExists,
+    indexes: backend.names.postgresIndexes,
+    schemaVersion: {
+      configured: backend.version,
+      ...match,
+      verdict: VERDICTS[verdict.kind],
+      ...(verdict.kind === 'upgrade' ? { from: verdict.from } : {}),
+    },
+    tables,
+    privileges,
+  };
+}
+
+const VERDICTS = { ok: 'compatible', upgrade: 'upgrade-required', newer: 'newer', mixed: 'mixed', unknown: 'other-shape' } as const;
+
+function adviceFor(verdict: Verdict, version: SchemaVersion): string | undefined {
+  if (verdict.kind === 'upgrade') return `this is AsyncMQ ${verdict.from}'s shape; \`asyncmq-postgres upgrade\` moves it to ${version}'s, keeping every row`;
+  if (verdict.kind === 'newer') return `this is AsyncMQ ${verdict.held}'s shape, newer than the configured ${version}; configure ${verdict.held} (there is no downgrade)`;
+  return undefined;
+}
