@@ -22,7 +22,7 @@ test('sql prints the install plan without a URL; run as is, it gives the seed ca
   const { code, stdout, stderr } = await run(['sql']);
   assert.equal(code, 0);
   assert.equal(stderr, '');
-  assert.match(stdout, /^(--.*\n)+BEGIN;\n\nSELECT set_config\('lock_timeout', '10000ms', true\);\n\nSELECT pg_advisory_xact_lock\(7416167380895331789\);\n/);
+  assert.match(stdout, /^(--.*\n)+BEGIN;\n\nSELECT pg_catalog\.set_config\('lock_timeout', '10000ms', true\);\n\nSELECT pg_catalog\.pg_advisory_xact_lock\(7416167380895331789\);\n/);
   assert.match(stdout, /\nCOMMIT;\n$/);
   const db = await createDatabase();
   const session = await db.sql.reserve(); // the script has its own BEGIN/COMMIT
@@ -36,8 +36,8 @@ test('sql prints the install plan without a URL; run as is, it gives the seed ca
   assert.deepEqual(JSON.parse(drop.stdout), {
     statements: [
       'BEGIN',
-      "SELECT set_config('lock_timeout', '10000ms', true)",
-      'SELECT pg_advisory_xact_lock(-1897433069857451397)',
+      "SELECT pg_catalog.set_config('lock_timeout', '10000ms', true)",
+      'SELECT pg_catalog.pg_advisory_xact_lock(-1897433069857451397)',
       'DROP TABLE IF EXISTS "queue"."asyncmq_jobs"',
       'DROP TABLE IF EXISTS "queue"."asyncmq_repeatables"',
       'DROP TABLE IF EXISTS "queue"."asyncmq_cancelled_jobs"',
@@ -68,7 +68,7 @@ test('install, then install again, status, drop: messages and exit codes', async
   const bad = await run(['status'], env);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /index {6}idx_asyncmq_jobs_status +missing: expected USING btree \(status\)/);
-  assert.match(bad.stdout, /fix: CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "asyncmq_jobs" USING btree \("status"\);/);
+  assert.match(bad.stdout, /fix: CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "public"\."asyncmq_jobs" USING btree \("status"\);/);
   assert.match(bad.stdout, /table asyncmq_repeatables: different\n/);
   assert.match(bad.stdout, /column {5}paused +different \[breaks AsyncMQ\]: expected boolean NOT NULL DEFAULT false; found boolean NOT NULL\n {14}AsyncMQ's INSERTs leave this column out and rely on its default/);
   assert.match(bad.stdout, /NOT OK: 2 problem\(s\): missing, breaking AsyncMQ, or privileges the role lacks\.\n$/);
@@ -117,7 +117,7 @@ test('install on a populated table missing an index: builds it concurrently, or 
   const [headline, ...rest] = declined.stdout.split('\n');
   assert.equal(headline, 'Not complete: 2 indexes still missing in public: idx_asyncmq_jobs_status, idx_asyncmq_jobs_delay_until.');
   assert.doesNotMatch(declined.stdout, /Nothing to do/);
-  assert.match(rest.join('\n'), /^Not built \(--no-index-builds\): .*\n {2}CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "asyncmq_jobs" USING btree \("status"\);\n/);
+  assert.match(rest.join('\n'), /^Not built \(--no-index-builds\): .*\n {2}CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "public"\."asyncmq_jobs" USING btree \("status"\);\n/);
   assert.equal((await run(['status'], env)).code, 1, 'status agrees');
 
   const json = await run(['install', '--no-index-builds', '--json'], env);

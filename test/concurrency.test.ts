@@ -118,7 +118,7 @@ test('an index missing from a table in use is reported, not built under a lock; 
     {
       table: 'asyncmq_jobs',
       name: 'idx_asyncmq_jobs_status',
-      sql: ['CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "asyncmq_jobs" USING btree ("status")'],
+      sql: ['CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_status" ON "public"."asyncmq_jobs" USING btree ("status")'],
       reason: 'not-requested',
     },
   ]);
@@ -141,8 +141,8 @@ test('the INVALID leftover of an interrupted build is dropped and built again', 
   const item = status.tables[0]!.items.find((i) => i.name === 'idx_asyncmq_jobs_delay_until')!;
   assert.equal(item.status, 'invalid');
   assert.deepEqual(status.tables[0]!.fixes, [
-    'DROP INDEX CONCURRENTLY IF EXISTS "idx_asyncmq_jobs_delay_until"',
-    'CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_delay_until" ON "asyncmq_jobs" USING btree ("delay_until")',
+    'DROP INDEX CONCURRENTLY IF EXISTS "public"."idx_asyncmq_jobs_delay_until"',
+    'CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_asyncmq_jobs_delay_until" ON "public"."asyncmq_jobs" USING btree ("delay_until")',
   ]);
   const report = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, concurrentIndexes: true });
   assert.deepEqual(report.created, ['index public.idx_asyncmq_jobs_delay_until']);
@@ -164,7 +164,7 @@ test('an INVALID index is left alone while another session holds the table for a
     let stdout = '';
     const code = await main(['install'], { stdout: (t) => void (stdout += t), stderr: () => {}, env: { ASYNCMQ_POSTGRES_BACKEND_URL: db.url } });
     assert.equal(code, 1, 'the schema is not complete');
-    assert.match(stdout, /Not rebuilt: idx_asyncmq_jobs_status\. An INVALID leftover is in the way.*\n {2}DROP INDEX CONCURRENTLY IF EXISTS "idx_asyncmq_jobs_status";/s);
+    assert.match(stdout, /Not rebuilt: idx_asyncmq_jobs_status\. An INVALID leftover is in the way.*\n {2}DROP INDEX CONCURRENTLY IF EXISTS "public"\."idx_asyncmq_jobs_status";/s);
     const { valid } = (await db.sql`select indisvalid as valid from pg_index where indexrelid = 'idx_asyncmq_jobs_status'::regclass`)[0]!;
     assert.equal(valid, false, 'still there, untouched');
     await holder`commit`;

@@ -138,7 +138,7 @@ test('a backend terminated during the DDL: exit 3, and what the transaction crea
   await gate`select pg_advisory_lock(4711)`;
   try {
     const install = cli(['install'], { ASYNCMQ_POSTGRES_BACKEND_URL: db.url });
-    await terminate(db, await waitingInstaller(db, /^CREATE TABLE "asyncmq_cancelled_jobs"/, install.exited));
+    await terminate(db, await waitingInstaller(db, /^CREATE TABLE "public"\."asyncmq_cancelled_jobs"/, install.exited));
     assertLost(await install.done, /while creating table public\.asyncmq_cancelled_jobs/);
   } finally {
     await gate`select pg_advisory_unlock(4711)`;
@@ -189,7 +189,7 @@ test('a backend terminated during drop: exit 3, every table kept with its rows',
   const reader = await holding(db, ['lock table asyncmq_cancelled_jobs in access share mode']);
   try {
     const drop = cli(['drop', '--yes'], { ASYNCMQ_POSTGRES_BACKEND_URL: db.url });
-    await terminate(db, await waitingInstaller(db, /^DROP TABLE IF EXISTS "asyncmq_cancelled_jobs"/, drop.exited));
+    await terminate(db, await waitingInstaller(db, /^DROP TABLE IF EXISTS "public"\."asyncmq_cancelled_jobs"/, drop.exited));
     assertLost(await drop.done, /while dropping table public\.asyncmq_cancelled_jobs/);
   } finally {
     await reader.release();

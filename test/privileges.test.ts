@@ -127,3 +127,21 @@ test('--role: checked before connecting, a role that does not exist is ASYNCMQ_U
   assert.deepEqual([misplaced.code, misplaced.stderr], [2, 'asyncmq-postgres: --role does not apply to install [ASYNCMQ_USAGE]\n']);
   assert.match((await run(['status', '--help'], env)).stdout, /--role <name> +check the privileges of this role, the one AsyncMQ runs as/);
 });
+
+test('status connecting as a role without USAGE on the namespace reads the catalog and reports the GRANT, instead of failing', async () => {
+  const db = await createDatabase();
+  const role = await createRole();
+  const settings = { postgresSchema: 'queue' };
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings });
+  await db.sql.unsafe(`grant select, insert, update, delete on all tables in schema queue to ${role.name};
+    grant usage on all sequences in schema queue to ${role.name}`);
+  const status = await inspectPostgresBackend({ connectionString: role.url(db.name), env: {}, settings });
+  assert.deepEqual(
+    status.tables.map((t) => [t.name, t.status]),
+    [['asyncmq_jobs', 'present'], ['asyncmq_repeatables', 'present'], ['asyncmq_cancelled_jobs', 'present']],
+  );
+  assert.deepEqual([status.ok, status.problems, status.privileges.fixes], [false, 1, [`GRANT USAGE ON SCHEMA "queue" TO "${role.name}"`]]);
+  const cli = await run(['status', '--schema', 'queue'], { ASYNCMQ_POSTGRES_BACKEND_URL: role.url(db.name) });
+  assert.equal(cli.code, 1, cli.stderr);
+  assert.match(cli.stdout, /fix: GRANT USAGE ON SCHEMA "queue" TO/);
+});

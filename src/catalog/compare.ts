@@ -23,6 +23,7 @@ import {
   type Judgement,
 } from './drift.js';
 import { readTexts, type Queryable } from '../connection/drivers/index.js';
+import { CAT, EQ, oneOf } from '../schema/sql-text.js';
 
 export { readCatalog, UNREADABLE_EXPRESSION, type CatalogColumn, type CatalogIndex, type CatalogRelation, type CatalogState, type CatalogTable } from './read.js';
 
@@ -274,17 +275,17 @@ export function missingIndexes(shapes: readonly TableShape[], statuses: readonly
 export async function readForeignObjects(sql: Queryable, shapes: readonly TableShape[]): Promise<string[]> {
   return readTexts(
     sql,
-    `with ns as (select coalesce($1::text, current_schema()) as name)
-     select 'sequence ' || quote_ident(ns.name) || '.' || quote_ident(s.relname) as object
-     from pg_class s join pg_namespace n on n.oid = s.relnamespace join ns on n.nspname = ns.name
-     where s.relkind = 'S' and not exists (
-       select 1 from pg_depend d join pg_class t on t.oid = d.refobjid
-       where d.classid = 'pg_class'::regclass and d.objid = s.oid and d.deptype in ('a', 'i')
-         and t.relnamespace = n.oid and t.relname = any(string_to_array($2::text, ',')))
+    `with ns as (select coalesce($1::pg_catalog.text, pg_catalog.current_schema()) as name)
+     select 'sequence ' ${CAT} pg_catalog.quote_ident(ns.name) ${CAT} '.' ${CAT} pg_catalog.quote_ident(s.relname) as object
+     from pg_catalog.pg_class s join pg_catalog.pg_namespace n on n.oid ${EQ} s.relnamespace join ns on n.nspname ${EQ} ns.name
+     where s.relkind ${EQ} 'S' and not exists (
+       select from pg_catalog.pg_depend d join pg_catalog.pg_class t on t.oid ${EQ} d.refobjid
+       where d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid ${EQ} s.oid and ${oneOf('d.deptype', ['a', 'i'], '"char"')}
+         and t.relnamespace ${EQ} n.oid and t.relname ${EQ} any (pg_catalog.string_to_array($2::pg_catalog.text, ','::pg_catalog.text)))
      union all
-     select 'enum type ' || quote_ident(ns.name) || '.' || quote_ident(t.typname)
-     from pg_type t join pg_namespace n on n.oid = t.typnamespace join ns on n.nspname = ns.name
-     where t.typtype = 'e'
+     select 'enum type ' ${CAT} pg_catalog.quote_ident(ns.name) ${CAT} '.' ${CAT} pg_catalog.quote_ident(t.typname)
+     from pg_catalog.pg_type t join pg_catalog.pg_namespace n on n.oid ${EQ} t.typnamespace join ns on n.nspname ${EQ} ns.name
+     where t.typtype ${EQ} 'e'
      order by 1`,
     // Names are validated identifiers, so a comma-separated list is safe.
     [shapes[0]?.schema ?? null, shapes.map((s) => s.name).join(',')],

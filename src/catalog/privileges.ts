@@ -8,6 +8,7 @@ import type { CatalogState } from './compare.js';
 import { qualifiedName, quoteIdent, type TableShape } from '../schema/ddl.js';
 import { readJson, type Queryable } from '../connection/drivers/index.js';
 import { AsyncmqPostgresError } from '../errors.js';
+import { EQ, op } from '../schema/sql-text.js';
 
 export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'] as const;
 
@@ -56,30 +57,32 @@ export function checkRoleName(role: unknown): string {
 // One statement, one JSON document cast to text (see catalog.ts). It is null for a role that
 // does not exist: the has_*_privilege() functions would raise on it, and they run only for the
 // rows the WHERE keeps. USAGE or UPDATE on a sequence both allow nextval().
+const has = (what: string, object: string, privilege: string) => `pg_catalog.has_${what}_privilege(r.name, ${object}, '${privilege}')`;
+const tableNames = 'pg_catalog.string_to_array($3::pg_catalog.text, \',\'::pg_catalog.text)';
 const PRIVILEGES_SQL = `
-with r as (select coalesce($1::text, current_user)::name as name),
-ns as (select oid from pg_namespace where nspname = $2::text),
-t as (select c.oid, c.relname from pg_class c join ns on c.relnamespace = ns.oid
-      where c.relname = any(string_to_array($3::text, ','))),
-p as (select json_build_object('role', r.name, 'database', current_database(),
-  'connect', has_database_privilege(r.name, current_database(), 'CONNECT'),
-  'usage', (select has_schema_privilege(r.name, ns.oid, 'USAGE') from ns),
-  'tables', coalesce((select json_agg(json_build_object('name', t.relname,
-      'SELECT', has_table_privilege(r.name, t.oid, 'SELECT'),
-      'INSERT', has_table_privilege(r.name, t.oid, 'INSERT'),
-      'UPDATE', has_table_privilege(r.name, t.oid, 'UPDATE'),
-      'DELETE', has_table_privilege(r.name, t.oid, 'DELETE'))
-    order by array_position(string_to_array($3::text, ','), t.relname::text)) from t), '[]'),
-  'sequences', coalesce((select json_agg(json_build_object('name', s.relname,
-      'USAGE', has_sequence_privilege(r.name, s.oid, 'USAGE') or has_sequence_privilege(r.name, s.oid, 'UPDATE'))
+with r as (select coalesce($1::pg_catalog.text, current_user::pg_catalog.text)::pg_catalog.name as name),
+ns as (select oid from pg_catalog.pg_namespace where nspname ${EQ} $2::pg_catalog.text),
+t as (select c.oid, c.relname from pg_catalog.pg_class c join ns on c.relnamespace ${EQ} ns.oid
+      where c.relname ${EQ} any (${tableNames})),
+p as (select pg_catalog.json_build_object('role', r.name, 'database', pg_catalog.current_database(),
+  'connect', ${has('database', 'pg_catalog.current_database()::pg_catalog.text', 'CONNECT')},
+  'usage', (select ${has('schema', 'ns.oid', 'USAGE')} from ns),
+  'tables', coalesce((select pg_catalog.json_agg(pg_catalog.json_build_object('name', t.relname,
+      'SELECT', ${has('table', 't.oid', 'SELECT')},
+      'INSERT', ${has('table', 't.oid', 'INSERT')},
+      'UPDATE', ${has('table', 't.oid', 'UPDATE')},
+      'DELETE', ${has('table', 't.oid', 'DELETE')})
+    order by pg_catalog.array_position(${tableNames}, t.relname::pg_catalog.text)) from t), '[]'::pg_catalog.json),
+  'sequences', coalesce((select pg_catalog.json_agg(pg_catalog.json_build_object('name', s.relname,
+      'USAGE', ${has('sequence', 's.oid', 'USAGE')} or ${has('sequence', 's.oid', 'UPDATE')})
     order by s.relname)
     from t
-    join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid and d.refobjsubid > 0
-      and d.classid = 'pg_class'::regclass and d.deptype = 'a'
-    join pg_class s on s.oid = d.objid and s.relkind = 'S'), '[]')) as doc
+    join pg_catalog.pg_depend d on d.refclassid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass and d.refobjid ${EQ} t.oid
+      and d.refobjsubid ${op('>')} 0 and d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass and d.deptype ${EQ} 'a'
+    join pg_catalog.pg_class s on s.oid ${EQ} d.objid and s.relkind ${EQ} 'S'), '[]'::pg_catalog.json)) as doc
   from r
-  where exists (select 1 from pg_roles where rolname = r.name))
-select coalesce((select doc from p), 'null')::text`;
+  where exists (select from pg_catalog.pg_roles where rolname ${EQ} r.name))
+select coalesce((select doc from p), 'null'::pg_catalog.json)::pg_catalog.text`;
 
 interface Row {
   role: string;

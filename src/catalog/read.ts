@@ -15,6 +15,7 @@
  */
 import type { Queryable } from '../connection/drivers/index.js';
 import { indexExpression, indexKeyDefinition, pgIdent, relationNames, type TableShape } from '../schema/ddl.js';
+import { EQ, inQuery, literal, oneOf, op, withoutCatalogQualifier } from '../schema/sql-text.js';
 import { printTreeText, TREE_OID_FIELDS, type FunctionInfo, type OperatorInfo, type TreeCatalog, type TypeInfo } from './node-tree.js';
 
 export interface CatalogColumn {
@@ -68,8 +69,6 @@ export interface CatalogState {
 /** What an expression this package cannot print shows as: text no schema's definition holds. */
 export const UNREADABLE_EXPRESSION = 'an expression asyncmq-postgres cannot read';
 
-/** A string literal; the names are validated identifiers, but nothing is pasted unquoted. */
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The kinds of rows one read returns. */
 type Part = 'head' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'opclasses' | 'types' | 'operators' | 'functions' | 'collations' | 'defaults' | 'relations';
@@ -85,23 +84,25 @@ interface Branch {
  * The read as one statement: every kind of row in one UNION ALL, so that all of it comes from
  * one snapshot (a multi-statement query would take one per statement, and a table could read
  * as missing while its indexes read as there) and in one round trip, with literals inline so
- * there is no separate parse step. Each branch scans one catalog by oid: to_regclass()
- * resolves the tables' names without a lock, and a scan by oid plans in a fraction of a join's
- * time (planning, not reading, is most of what a read of a few rows costs).
+ * there is no separate parse step. Each branch scans one catalog by oid (`ours`, the tables'
+ * oids found by name), and a scan by oid plans in a fraction of a join's time (planning, not
+ * reading, is most of what a read of a few rows costs). Every name is pg_catalog's, qualified
+ * (see schema/sql-text.ts).
  */
 function readPlan(
   namespace: string | null,
   tables: readonly string[],
   options: { names: boolean; relations: readonly string[] | undefined },
 ): { sql: string; branches: Branch[] } {
-  const ns = namespace === null ? 'current_schema()' : literal(namespace);
-  const ours = 'select oid from ours';
+  const ns = namespace === null ? 'pg_catalog.current_schema()' : literal(namespace);
+  const ours = (expr: string) => inQuery(expr, 'select oid from ours');
+  const text = (expr: string) => `(${expr})::pg_catalog.text`;
   const branches: Branch[] = [
     {
       part: 'head',
       columns: [
         ['namespace', ns, 'text'],
-        ['namespace_exists', `exists (select 1 from pg_namespace where nspname = ${ns})`, 'bool'],
+        ['namespace_exists', `exists (select from pg_catalog.pg_namespace where nspname ${EQ} ${ns})`, 'bool'],
       ],
       from: '',
     },
@@ -112,7 +113,7 @@ function readPlan(
         ['name', 'c.relname', 'text'],
         ['kind', 'c.relkind', 'text'],
       ],
-      from: `from pg_class c where c.oid in (${ours})`,
+      from: `from pg_catalog.pg_class c where ${ours('c.oid')}`,
     },
     {
       part: 'columns',
@@ -123,16 +124,21 @@ function readPlan(
         ['type_oid', 'a.atttypid', 'int'],
         ['typmod', 'a.atttypmod', 'int'],
         ['collation', 'a.attcollation', 'int'],
-        ['type', 'format_type(a.atttypid, a.atttypmod)', 'text'],
+        ['type', 'pg_catalog.format_type(a.atttypid, a.atttypmod)', 'text'],
+        ['type_schema', typeSchema('a.atttypid'), 'text'],
         ['not_null', 'a.attnotnull', 'bool'],
         ['identity', 'a.attidentity', 'text'],
         // A default cannot refer to columns, so it deparses without its table (and no lock);
         // a generated column's expression does, and comes as its tree.
-        ['default', "case when a.attgenerated = '' then pg_get_expr(d.adbin, 0) end", 'text'],
-        ['generated', "case when a.attgenerated <> '' then d.adbin::text end", 'text'],
+        ['default', `case when a.attgenerated ${EQ} '' then pg_catalog.pg_get_expr(d.adbin, 0) end`, 'text'],
+        // pg_catalog's objects are pinned and leave no pg_depend row: one there means the default
+        // calls a function, operator or type of some other schema (a sequence is a relation).
+        ['default_foreign', `exists (select from pg_catalog.pg_depend x where x.classid ${EQ} 'pg_catalog.pg_attrdef'::pg_catalog.regclass
+          and x.objid ${EQ} d.oid and x.refclassid ${op('<>')} 'pg_catalog.pg_class'::pg_catalog.regclass)`, 'bool'],
+        ['generated', `case when a.attgenerated ${op('<>')} '' then ${text('d.adbin')} end`, 'text'],
       ],
-      from: `from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
-        where a.attrelid in (${ours}) and a.attnum > 0 and not a.attisdropped`,
+      from: `from pg_catalog.pg_attribute a left join pg_catalog.pg_attrdef d on d.adrelid ${EQ} a.attrelid and d.adnum ${EQ} a.attnum
+        where ${ours('a.attrelid')} and a.attnum ${op('>')} 0 and not a.attisdropped`,
     },
     {
       part: 'constraints',
@@ -142,11 +148,11 @@ function readPlan(
         ['rel', 'k.conrelid', 'int'],
         ['name', 'k.conname', 'text'],
         ['kind', 'k.contype', 'text'],
-        ['definition', "case when k.contype in ('p', 'u', 'f') then pg_get_constraintdef(k.oid) end", 'text'],
-        ['tree', 'k.conbin::text', 'text'],
+        ['definition', `case when ${oneOf('k.contype', ['p', 'u', 'f'], '"char"')} then pg_catalog.pg_get_constraintdef(k.oid) end`, 'text'],
+        ['tree', text('k.conbin'), 'text'],
         ['validated', 'k.convalidated', 'bool'],
       ],
-      from: `from pg_constraint k where k.conrelid in (${ours}) and k.contype <> 'n'`,
+      from: `from pg_catalog.pg_constraint k where ${ours('k.conrelid')} and k.contype ${op('<>')} 'n'`,
     },
     {
       part: 'indexes',
@@ -165,22 +171,23 @@ function readPlan(
         ['exprs', 'i.indexprs', 'text'],
         ['pred', 'i.indpred', 'text'],
         // Postgres 15 and later; read so that the statement also runs where the column is not.
-        ['nulls_not_distinct', "to_jsonb(i) ->> 'indnullsnotdistinct'", 'bool'],
+        ['nulls_not_distinct', `pg_catalog.to_jsonb(i) ${op('->>')} 'indnullsnotdistinct'`, 'bool'],
       ],
-      from: `from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam where i.indrelid in (${ours})`,
+      from: `from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid ${EQ} i.indexrelid
+        join pg_catalog.pg_am am on am.oid ${EQ} ic.relam where ${ours('i.indrelid')}`,
     },
     {
       part: 'opclasses',
       columns: [
         ['oid', 'o.oid', 'int'],
-        ['name', 'quote_ident(o.opcname)', 'text'],
+        ['name', 'pg_catalog.quote_ident(o.opcname)', 'text'],
         ['is_default', 'o.opcdefault', 'bool'],
         ['type', 'o.opcintype', 'int'],
       ],
-      from: `from pg_opclass o where o.oid in (select unnest(i.indclass::oid[]) from pg_index i where i.indrelid in (${ours}))`,
+      from: `from pg_catalog.pg_opclass o where ${inQuery('o.oid', `select pg_catalog.unnest(i.indclass::pg_catalog.oid[]) from pg_catalog.pg_index i where ${ours('i.indrelid')}`)}`,
     },
   ];
-  const refs = (fields: readonly string[]) => `select oid from refs where field in (${fields.map(literal).join(', ')})`;
+  const refs = (fields: readonly string[]) => `select oid from refs where ${oneOf('field', fields, 'text')}`;
   if (options.names) {
     // What the trees refer to by number, named; the collations keys are under; and the default
     // operator classes a key's type may take through a binary conversion (varchar, text's).
@@ -189,12 +196,17 @@ function readPlan(
         part: 'types',
         columns: [
           ['oid', 't.oid', 'int'],
-          ['name', 'format_type(t.oid, -1)', 'text'],
+          // A null modifier: the type's name alone.
+          ['name', 'pg_catalog.format_type(t.oid, null)', 'text'],
+          ['schema', typeSchema('t.oid'), 'text'],
           ['kind', 't.typtype', 'text'],
           ['collation', 't.typcollation', 'int'],
           ['category', 't.typcategory', 'text'],
         ],
-        from: `from pg_type t where t.oid in (${refs(TREE_OID_FIELDS.types)} union select a.atttypid from pg_attribute a where a.attrelid in (${ours}))`,
+        from: `from pg_catalog.pg_type t where ${inQuery(
+          't.oid',
+          `${refs(TREE_OID_FIELDS.types)} union select a.atttypid from pg_catalog.pg_attribute a where ${ours('a.attrelid')}`,
+        )}`,
       },
       {
         part: 'operators',
@@ -206,28 +218,31 @@ function readPlan(
           ['right', 'o.oprright', 'int'],
           ['result', 'o.oprresult', 'int'],
         ],
-        from: `from pg_operator o join pg_namespace n on n.oid = o.oprnamespace where o.oid in (${refs(TREE_OID_FIELDS.operators)})`,
+        from: `from pg_catalog.pg_operator o join pg_catalog.pg_namespace n on n.oid ${EQ} o.oprnamespace where ${inQuery('o.oid', refs(TREE_OID_FIELDS.operators))}`,
       },
       {
         part: 'functions',
         columns: [
           ['oid', 'p.oid', 'int'],
-          ['name', 'quote_ident(p.proname)', 'text'],
+          ['name', 'pg_catalog.quote_ident(p.proname)', 'text'],
           ['namespace', 'n.nspname', 'text'],
           ['args', 'p.proargtypes', 'text'],
           ['result', 'p.prorettype', 'int'],
-          ['variadic', 'p.provariadic <> 0', 'bool'],
+          ['variadic', `p.provariadic ${op('<>')} 0`, 'bool'],
           ['returns_set', 'p.proretset', 'bool'],
         ],
-        from: `from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid in (${refs(TREE_OID_FIELDS.functions)})`,
+        from: `from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid ${EQ} p.pronamespace where ${inQuery('p.oid', refs(TREE_OID_FIELDS.functions))}`,
       },
       {
         part: 'collations',
         columns: [
           ['oid', 'c.oid', 'int'],
-          ['name', 'quote_ident(c.collname)', 'text'],
+          ['name', 'pg_catalog.quote_ident(c.collname)', 'text'],
         ],
-        from: `from pg_collation c where c.oid in (select unnest(i.indcollation::oid[]) from pg_index i where i.indrelid in (${ours}))`,
+        from: `from pg_catalog.pg_collation c where ${inQuery(
+          'c.oid',
+          `select pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) from pg_catalog.pg_index i where ${ours('i.indrelid')}`,
+        )}`,
       },
       {
         part: 'defaults',
@@ -239,10 +254,14 @@ function readPlan(
           ['category', 't.typcategory', 'text'],
           ['preferred', 't.typispreferred', 'bool'],
         ],
-        from: `from pg_opclass c join pg_type t on t.oid = c.opcintype
-          left join (select casttarget, string_agg(castsource::int::text, ' ') as sources from pg_cast where castmethod = 'b' group by casttarget) k
-            on k.casttarget = c.opcintype
-          where c.opcdefault and c.opcmethod in (select ic.relam from pg_index i join pg_class ic on ic.oid = i.indexrelid where i.indrelid in (${ours}))`,
+        from: `from pg_catalog.pg_opclass c join pg_catalog.pg_type t on t.oid ${EQ} c.opcintype
+          left join (select casttarget, pg_catalog.string_agg(castsource::int::pg_catalog.text, ' ') as sources
+            from pg_catalog.pg_cast where castmethod ${EQ} 'b' group by casttarget) k
+            on k.casttarget ${EQ} c.opcintype
+          where c.opcdefault and ${inQuery(
+            'c.opcmethod',
+            `select ic.relam from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid ${EQ} i.indexrelid where ${ours('i.indrelid')}`,
+          )}`,
       },
     );
   }
@@ -255,39 +274,58 @@ function readPlan(
         ['kind', 'r.relkind', 'text'],
         ['owner', 'coalesce(it.relname, st.relname)', 'text'],
       ],
-      from: `from pg_class r
-        join pg_namespace n on n.oid = r.relnamespace
-        left join pg_index ri on ri.indexrelid = r.oid
-        left join pg_class it on it.oid = ri.indrelid
-        left join pg_depend d on d.classid = 'pg_class'::regclass and d.objid = r.oid and d.refobjsubid > 0 and d.deptype in ('a', 'i')
-        left join pg_class st on st.oid = d.refobjid
-        where n.nspname = ${ns} and r.relname in (${options.relations.length ? options.relations.map(literal).join(', ') : 'null'})`,
+      from: `from pg_catalog.pg_class r
+        join pg_catalog.pg_namespace n on n.oid ${EQ} r.relnamespace
+        left join pg_catalog.pg_index ri on ri.indexrelid ${EQ} r.oid
+        left join pg_catalog.pg_class it on it.oid ${EQ} ri.indrelid
+        left join pg_catalog.pg_depend d on d.classid ${EQ} 'pg_catalog.pg_class'::pg_catalog.regclass and d.objid ${EQ} r.oid
+          and d.refobjsubid ${op('>')} 0 and ${oneOf('d.deptype', ['a', 'i'], '"char"')}
+        left join pg_catalog.pg_class st on st.oid ${EQ} d.refobjid
+        where n.nspname ${EQ} ${ns} and ${oneOf('r.relname', options.relations, 'name')}`,
     });
   }
   const width = Math.max(...branches.map((b) => b.columns.length));
   const ctes = [
-    `ours as (select unnest(array[${tables.map((t) => `to_regclass(quote_ident(${ns}) || '.' || ${literal(t)})`).join(', ')}]::oid[]) as oid)`,
+    // By name in the catalogs, not to_regclass(): that needs USAGE on the namespace, which a
+    // role status reports on may lack; the catalogs are readable by every role.
+    `ours as (select c.oid from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid ${EQ} c.relnamespace
+      where n.nspname ${EQ} ${ns} and ${oneOf('c.relname', tables, 'name')})`,
     ...(options.names
       ? [
           `trees as (
-            select i.indexprs::text as tree from pg_index i where i.indrelid in (${ours}) and i.indexprs is not null
-            union all select i.indpred::text from pg_index i where i.indrelid in (${ours}) and i.indpred is not null
-            union all select k.conbin::text from pg_constraint k where k.conrelid in (${ours}) and k.conbin is not null
-            union all select d.adbin::text from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum
-              where d.adrelid in (${ours}) and a.attgenerated <> '')`,
-          `refs as (select distinct m[1] as field, m[2]::oid as oid from trees, regexp_matches(trees.tree, ':(\\w+) (\\d+)', 'g') as m)`,
+            select ${text('i.indexprs')} as tree from pg_catalog.pg_index i where ${ours('i.indrelid')} and i.indexprs is not null
+            union all select ${text('i.indpred')} from pg_catalog.pg_index i where ${ours('i.indrelid')} and i.indpred is not null
+            union all select ${text('k.conbin')} from pg_catalog.pg_constraint k where ${ours('k.conrelid')} and k.conbin is not null
+            union all select ${text('d.adbin')} from pg_catalog.pg_attrdef d join pg_catalog.pg_attribute a
+              on a.attrelid ${EQ} d.adrelid and a.attnum ${EQ} d.adnum
+              where ${ours('d.adrelid')} and a.attgenerated ${op('<>')} '')`,
+          `refs as (select distinct m[1] as field, m[2]::pg_catalog.oid as oid
+            from trees, pg_catalog.regexp_matches(trees.tree, ':(\\w+) (\\d+)', 'g') as m)`,
         ]
       : []),
   ];
   const select = (b: Branch, first: boolean) => {
     const cells = Array.from({ length: width }, (_, i) => {
       const column = b.columns[i];
-      const value = column ? `(${column[1]})::text` : 'null::text';
+      const value = column ? text(column[1]) : 'null::pg_catalog.text';
       return first ? `${value} as c${i}` : value;
     });
-    return `select ${literal(b.part)}::text as part, ${cells.join(', ')} ${b.from}`;
+    return `select ${literal(b.part)}::pg_catalog.text as part, ${cells.join(', ')} ${b.from}`;
   };
   return { sql: `with ${ctes.join(',\n')}\n${branches.map((b, i) => select(b, i === 0)).join('\nunion all ')}`, branches };
+}
+
+/**
+ * The schema of a type (of an array's element type): format_type() qualifies a name by the
+ * search_path, so `text` reads as `pg_catalog.text` where another schema's `text` comes first,
+ * and another schema's `text` reads as plain `text`. Read beside it, the printed name is made
+ * the same whatever the search_path (see `typeName`).
+ */
+function typeSchema(oid: string): string {
+  // Aliases of its own: the outer query's `t` must not be shadowed.
+  return `(select sn.nspname from pg_catalog.pg_type st join pg_catalog.pg_type se
+      on se.oid ${EQ} (case when st.typelem ${op('<>')} 0 and st.typlen ${op('<')} 0 then st.typelem else st.oid end)
+    join pg_catalog.pg_namespace sn on sn.oid ${EQ} se.typnamespace where st.oid ${EQ} ${oid})`;
 }
 
 type Row = Record<string, unknown>;
@@ -348,12 +386,24 @@ export async function readCatalog(
   return assemble(rowsByPart((await sql.unsafe(plan.sql)) as unknown as unknown[][], plan.branches));
 }
 
+/**
+ * A type's name as it reads under a plain search_path, whatever the session's: pg_catalog's types
+ * bare (`text`, `integer[]`), any other schema's always qualified, so that a `public.text` can
+ * never pass for pg_catalog's (see `typeSchema`).
+ */
+function typeName(printed: string, schema: string | null): string {
+  if (schema === 'pg_catalog') return printed.startsWith('pg_catalog.') ? printed.slice('pg_catalog.'.length) : printed;
+  return schema === null || printed.includes('.') ? printed : `${pgIdent(schema)}.${printed}`;
+}
+
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
 
 function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
   const [head] = rows.head ?? [];
   const [tableRows, columnRows, constraintRows, indexRows] = [rows.tables ?? [], rows.columns ?? [], rows.constraints ?? [], rows.indexes ?? []];
-  const types = new Map<number, TypeInfo>((rows.types ?? []).map((t) => [t.oid as number, { name: t.name as string, kind: t.kind as string, collation: t.collation as number }]));
+  const types = new Map<number, TypeInfo>(
+    (rows.types ?? []).map((t) => [t.oid as number, { name: typeName(t.name as string, t.schema as string), kind: t.kind as string, collation: t.collation as number }]),
+  );
   const categories = new Map((rows.types ?? []).map((t) => [t.oid as number, t.category as string]));
   const operators = new Map<number, OperatorInfo>(
     (rows.operators ?? []).map((o) => [o.oid as number, { name: o.name as string, namespace: o.namespace as string, left: o.left as number, right: o.right as number, result: o.result as number }]),
@@ -396,9 +446,9 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
       kind: t.kind as string,
       columns: columnsOf.map((c) => ({
         name: c.name as string,
-        type: c.type as string,
+        type: typeName(c.type as string, c.type_schema as string),
         notNull: c.not_null as boolean,
-        default: (c.default as string | null) ?? null,
+        default: c.default === null ? null : c.default_foreign ? `(${UNREADABLE_EXPRESSION})` : withoutCatalogQualifier(c.default as string),
         identity: (c.identity as string) ?? '',
         ...(c.generated ? { generated: printed(c.generated as string) } : {}),
       })),

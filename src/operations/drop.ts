@@ -13,6 +13,7 @@ import { planDrop, type TableShape } from '../schema/ddl.js';
 import { detectVersion, readBackendCatalog } from '../catalog/detect.js';
 import { readTexts, type Link, type Queryable } from '../connection/drivers/index.js';
 import { beginLocked } from './locking.js';
+import { EQ, oneOf, op } from '../schema/sql-text.js';
 import type { Step } from '../connection/call.js';
 import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
 import { shapesByVersion, type ResolvedBackend } from '../schema/backend.js';
@@ -74,10 +75,12 @@ async function otherJobsTables(tx: Queryable, backend: ResolvedBackend, namespac
   const columns = jobs.columns.map((c) => c.name);
   return readTexts(
     tx,
-    `select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname = $1 and c.relkind in ('r', 'p') and not (c.relname = any(string_to_array($2::text, ',')))
-       and (select count(*) from pg_attribute a
-            where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped and a.attname = any(string_to_array($3::text, ','))) = $4::bigint
+    `select c.relname::pg_catalog.text from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid ${EQ} c.relnamespace
+     where n.nspname ${EQ} $1::pg_catalog.text and ${oneOf('c.relkind', ['r', 'p'], '"char"')}
+       and not (c.relname ${EQ} any (pg_catalog.string_to_array($2::pg_catalog.text, ','::pg_catalog.text)))
+       and (select pg_catalog.count(*) from pg_catalog.pg_attribute a
+            where a.attrelid ${EQ} c.oid and a.attnum ${op('>')} 0 and not a.attisdropped
+              and a.attname ${EQ} any (pg_catalog.string_to_array($3::pg_catalog.text, ','::pg_catalog.text))) ${EQ} $4::bigint
      order by 1`,
     [namespace, backend.catalogTables.join(','), columns.join(','), columns.length],
   );

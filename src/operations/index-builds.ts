@@ -3,10 +3,11 @@
  * `CREATE INDEX CONCURRENTLY` outside any transaction, so the queue's writers never wait.
  */
 import { compareCatalog, missingIndexes, readCatalog, type MissingIndex } from '../catalog/compare.js';
-import { planConcurrentIndex, qualifiedName, type TableShape } from '../schema/ddl.js';
+import { inNamespace, planConcurrentIndex, type TableShape } from '../schema/ddl.js';
 import { readJson, type Link, type Queryable } from '../connection/drivers/index.js';
 import type { Step } from '../connection/call.js';
 import { lockKey } from './locking.js';
+import { EQ, oneOf, op } from '../schema/sql-text.js';
 
 export interface PendingIndex {
   table: string;
@@ -35,12 +36,14 @@ export function pendingIndex(missing: MissingIndex, reason: PendingIndex['reason
  * pg_settings, so a setting the server does not have is skipped.
  */
 const LIFTED = ['statement_timeout', 'lock_timeout', 'transaction_timeout'];
-const LIFTED_LIST = LIFTED.map((n) => `'${n}'`).join(', ');
+const LIFTED_NAMES = oneOf('name', LIFTED, 'text');
 // The values in force, to restore afterwards: on the app's own connection they may be the
 // app's SET, not the role's (what RESET would restore), and the session is left as found.
-const SAVE_SQL = `SELECT coalesce(json_object_agg(name, current_setting(name)), '{}')::text FROM pg_settings WHERE name IN (${LIFTED_LIST})`;
-const LIFT_SQL = `SELECT count(set_config(name, '0', false))::text FROM pg_settings WHERE name IN (${LIFTED_LIST})`;
-const RESTORE_SQL = 'SELECT count(set_config(key, value, false))::text FROM json_each_text($1::text::json)';
+const SAVE_SQL = `SELECT coalesce(pg_catalog.json_object_agg(name, pg_catalog.current_setting(name)), '{}'::pg_catalog.json)::pg_catalog.text
+  FROM pg_catalog.pg_settings WHERE ${LIFTED_NAMES}`;
+const LIFT_SQL = `SELECT pg_catalog.count(pg_catalog.set_config(name, '0', false))::pg_catalog.text FROM pg_catalog.pg_settings WHERE ${LIFTED_NAMES}`;
+const RESTORE_SQL =
+  'SELECT pg_catalog.count(pg_catalog.set_config(key, value, false))::pg_catalog.text FROM pg_catalog.json_each_text($1::pg_catalog.text::pg_catalog.json)';
 
 export type BuildSession<T> = { locked: false } | { locked: true; value: T };
 
@@ -60,7 +63,7 @@ export async function withBuildSession<T>(sql: Link, run: Step, namespace: strin
   const session = await sql.session(`building indexes concurrently (CREATE INDEX CONCURRENTLY under a session-level lock in namespace ${namespace})`);
   const key = lockKey(namespace, 'index-build');
   const locked = await run(`taking the index build lock of namespace ${namespace}`, () =>
-    readJson<boolean>(session, 'SELECT pg_try_advisory_lock($1::bigint)::text', [key]),
+    readJson<boolean>(session, 'SELECT pg_catalog.pg_try_advisory_lock($1::bigint)::pg_catalog.text', [key]),
   );
   if (!locked) return { locked: false };
   let saved: string | undefined;
@@ -68,7 +71,7 @@ export async function withBuildSession<T>(sql: Link, run: Step, namespace: strin
     try {
       if (saved !== undefined) await session.unsafe(RESTORE_SQL, [saved]);
     } finally {
-      await session.unsafe('SELECT pg_advisory_unlock($1::bigint)::text', [key]);
+      await session.unsafe('SELECT pg_catalog.pg_advisory_unlock($1::bigint)::pg_catalog.text', [key]);
     }
   };
   let value: T;
@@ -102,13 +105,14 @@ export async function buildConcurrently(
   shapes: readonly TableShape[],
   namespace: string,
 ): Promise<{ built: string[]; left: PendingIndex[] }> {
+  shapes = inNamespace(shapes, namespace);
   const missingNow = async () =>
     missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(sql, shapes, { relations: true }))));
   const outcome = await withBuildSession(sql, run, namespace, async (session) => {
     const attempted: string[] = [];
     const busy: string[] = [];
     for (const item of await missingNow()) {
-      if (item.invalidName && (await tableBusy(session, item.shape))) {
+      if (item.invalidName && (await tableBusy(session, namespace, item.shape))) {
         busy.push(item.index.name);
         continue;
       }
@@ -129,12 +133,13 @@ export async function buildConcurrently(
   return outcome.value;
 }
 
-async function tableBusy(sql: Queryable, shape: TableShape): Promise<boolean> {
+async function tableBusy(sql: Queryable, namespace: string, shape: TableShape): Promise<boolean> {
   return readJson<boolean>(
     sql,
-    `select exists (select 1 from pg_locks
-      where locktype = 'relation' and relation = $1::regclass
-        and mode = 'ShareUpdateExclusiveLock' and granted and pid <> pg_backend_pid())::text`,
-    [qualifiedName(shape.schema, shape.name)],
+    `select exists (select from pg_catalog.pg_locks l join pg_catalog.pg_class c on c.oid ${EQ} l.relation
+        join pg_catalog.pg_namespace n on n.oid ${EQ} c.relnamespace
+      where l.locktype ${EQ} 'relation' and n.nspname ${EQ} $1::pg_catalog.text and c.relname ${EQ} $2::pg_catalog.text
+        and l.mode ${EQ} 'ShareUpdateExclusiveLock' and l.granted and l.pid ${op('<>')} pg_catalog.pg_backend_pid())::pg_catalog.text`,
+    [namespace, shape.name],
   );
 }

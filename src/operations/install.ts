@@ -20,7 +20,7 @@
  */
 import { compareCatalog, missingIndexes, readCatalog, somethingToCreate } from '../catalog/compare.js';
 import { AsyncmqPostgresError } from '../errors.js';
-import { planInstall } from '../schema/ddl.js';
+import { inNamespace, planInstall } from '../schema/ddl.js';
 import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from '../catalog/detect.js';
 import { drop } from './drop.js';
 import type { Link } from '../connection/drivers/index.js';
@@ -187,7 +187,7 @@ export async function install(
 
   // Tables that existed before the transaction keep their rows; their missing indexes are built
   // concurrently or reported, never built under a lock that stops the queue's writers.
-  let pendingIndexes = missingIndexes(shapes, compareCatalog(shapes, state)).map((m) => pendingIndex(m, 'not-requested'));
+  let pendingIndexes = missingIndexes(inNamespace(shapes, namespace), compareCatalog(shapes, state)).map((m) => pendingIndex(m, 'not-requested'));
   if (options.concurrentIndexes && pendingIndexes.length > 0) {
     const outcome = await buildConcurrently(sql, run, shapes, namespace);
     created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));

@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
  * that the `sql` command prints exactly what runs.
  */
 export function renderLockStatements(namespace: string, lockTimeoutMs: number): [timeout: string, lock: string] {
-  return [`SELECT set_config('lock_timeout', '${lockTimeoutMs}ms', true)`, `SELECT pg_advisory_xact_lock(${lockKey(namespace)})`];
+  return [`SELECT pg_catalog.set_config('lock_timeout', '${lockTimeoutMs}ms', true)`, `SELECT pg_catalog.pg_advisory_xact_lock(${lockKey(namespace)})`];
 }
 
 /**

@@ -5,7 +5,7 @@
  * judgement install refuses on), and the privileges AsyncMQ's role has and lacks.
  */
 import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type TableStatus } from '../catalog/compare.js';
-import { planConcurrentIndex } from '../schema/ddl.js';
+import { inNamespace, planConcurrentIndex } from '../schema/ddl.js';
 import { detectVersion, readBackendCatalog, verdictFor, type Verdict, type VersionMatch } from '../catalog/detect.js';
 import type { Impact } from '../catalog/drift.js';
 import { withPool } from '../connection/call.js';
@@ -82,7 +82,7 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
   const statuses = compareCatalog(backend.shapes, state);
   const match = detectVersion(backend, state);
   const verdict = verdictFor(backend.version, statuses, match);
-  const fixes = missingIndexes(backend.shapes, statuses);
+  const fixes = missingIndexes(inNamespace(backend.shapes, state.namespace ?? undefined), statuses);
   // A table of another AsyncMQ version is moved by the upgrade (or not at all), not by hand.
   const versionAdvice = adviceFor(verdict, backend.version);
   const tables = statuses.map((status) => ({

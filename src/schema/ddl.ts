@@ -13,7 +13,7 @@
 import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, IndexedColumn, PgDialect, PgTable, type PgColumn } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError } from '../errors.js';
-import { normalizeSql } from './sql-text.js';
+import { catalogQualified, catalogType, normalizeSql } from './sql-text.js';
 import { byteLength, describeSetting, MAX_IDENTIFIER_BYTES, type AsyncmqSettings } from '../config/settings.js';
 
 export interface ColumnShape {
@@ -99,7 +99,8 @@ export function qualifiedName(schema: string | undefined, name: string): string 
 
 const SERIAL_TYPES: Record<string, string> = { serial: 'integer', bigserial: 'bigint', smallserial: 'smallint' };
 
-function catalogType(sqlType: string): string {
+/** The type as `format_type()` prints it (`integer` for `serial`, `timestamp without time zone`). */
+function formattedType(sqlType: string): string {
   if (SERIAL_TYPES[sqlType]) return SERIAL_TYPES[sqlType];
   const ts = /^(timestamp|time)(\(\d+\))?( with time zone)?$/.exec(sqlType);
   if (ts) return `${ts[1]}${ts[2] ?? ''} ${ts[3] ? 'with' : 'without'} time zone`;
@@ -143,7 +144,7 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
     return {
       name: column.name,
       sqlType,
-      type: catalogType(sqlType),
+      type: formattedType(sqlType),
       notNull: column.notNull || column.primary || serial || pkColumns.has(column.name),
       default: serial ? `nextval('${config.name}_${column.name}_seq'::regclass)` : renderDefault(column, config.name),
       serial,
@@ -296,11 +297,15 @@ export function renderCreateSchema(schema: string): string {
   return `CREATE SCHEMA ${quoteIdent(schema)}`;
 }
 
+/**
+ * The statements name pg_catalog's types, functions and operators explicitly (schema/sql-text.ts),
+ * so that they create the same columns, defaults and indexes whatever the search_path holds.
+ */
 export function renderCreateTable(shape: TableShape): string {
   const columns = shape.columns.map((c) => {
     const nullability = c.notNull ? ' NOT NULL' : '';
-    const fallback = !c.serial && c.default !== undefined ? ` DEFAULT ${c.default}` : '';
-    return `${quoteIdent(c.name)} ${c.sqlType}${nullability}${fallback}`;
+    const fallback = !c.serial && c.default !== undefined ? ` DEFAULT ${catalogQualified(c.default)}` : '';
+    return `${quoteIdent(c.name)} ${catalogType(c.sqlType)}${nullability}${fallback}`;
   });
   const constraints = shape.constraints.map((c) => `CONSTRAINT ${quoteIdent(c.name)} ${c.kind} (${quoteList(c.columns)})`);
   return `CREATE TABLE ${qualifiedName(shape.schema, shape.name)} (\n  ${[...columns, ...constraints].join(',\n  ')}\n)`;
@@ -316,7 +321,7 @@ export function renderCreateIndex(
   return (
     `CREATE ${index.unique ? 'UNIQUE ' : ''}INDEX ${concurrently}${ifNotExists}${quoteIdent(index.name)} ` +
     `ON ${qualifiedName(shape.schema, shape.name)} USING ${index.method} (${index.keys.map(renderKey).join(', ')})` +
-    (index.where ? ` WHERE ${index.where}` : '')
+    (index.where ? ` WHERE ${catalogQualified(index.where)}` : '')
   );
 }
 
@@ -348,7 +353,7 @@ export function planInstall(
   const plan: PlannedStatement[] = [];
   const schema = shapes[0]?.schema;
   if (!existing.namespaceExists && schema) plan.push({ object: `schema ${schema}`, sql: renderCreateSchema(schema) });
-  for (const shape of shapes) {
+  for (const shape of inNamespace(shapes, existing.namespace)) {
     if (existing.tables.includes(shape.name)) continue;
     plan.push({ object: `table ${at(shape.name)}`, sql: renderCreateTable(shape) });
     for (const index of shape.indexes) plan.push({ object: `index ${at(index.name)}`, sql: renderCreateIndex(shape, index) });
@@ -357,9 +362,18 @@ export function planInstall(
 }
 
 export function planDrop(shapes: readonly TableShape[], existing: { namespace?: string | undefined; tables: readonly string[] }): PlannedStatement[] {
-  return shapes
+  return inNamespace(shapes, existing.namespace)
     .filter((s) => existing.tables.includes(s.name))
     .map((s) => ({ object: `table ${labelIn(existing.namespace, s.name)}`, sql: renderDropTable(s) }));
+}
+
+/**
+ * The shapes with unqualified names placed in `namespace`, once the catalog read has told which
+ * namespace the session's search_path selects: what runs then names it, rather than leaving it
+ * to the search_path again. Without a namespace (the SQL preview), the names stay unqualified.
+ */
+export function inNamespace(shapes: readonly TableShape[], namespace: string | undefined): TableShape[] {
+  return shapes.map((shape) => (shape.schema !== undefined || namespace === undefined ? shape : { ...shape, schema: namespace }));
 }
 
 /** How a report names an object: `public.asyncmq_jobs`, or bare where the namespace is unknown. */
@@ -380,9 +394,10 @@ export function planConcurrentIndex({ shape, index, invalidName }: { shape: Tabl
 }
 
 function renderKey(key: IndexKey): string {
-  const base = key.column !== undefined ? quoteIdent(key.column) : `(${key.expression})`;
+  const base = key.column !== undefined ? quoteIdent(key.column) : `(${catalogQualified(key.expression ?? '')})`;
   const nulls = key.nullsFirst === undefined ? '' : key.nullsFirst ? ' NULLS FIRST' : ' NULLS LAST';
-  return `${base}${key.opclass ? ` ${key.opclass}` : ''}${key.desc ? ' DESC' : ''}${nulls}`;
+  const opclass = key.opclass === undefined ? '' : ` ${key.opclass.includes('.') ? key.opclass : `pg_catalog.${key.opclass}`}`;
+  return `${base}${opclass}${key.desc ? ' DESC' : ''}${nulls}`;
 }
 
 function quoteList(columns: readonly string[]): string {

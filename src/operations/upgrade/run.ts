@@ -9,7 +9,7 @@
  *   transaction under the namespace's install lock, like any install.
  */
 import type { CatalogState, CatalogTable } from '../../catalog/compare.js';
-import { constraintDefinition, indexDefinition, planInstall } from '../../schema/ddl.js';
+import { constraintDefinition, indexDefinition, inNamespace, planInstall } from '../../schema/ddl.js';
 import { readBackendCatalog } from '../../catalog/detect.js';
 import type { Link } from '../../connection/drivers/index.js';
 import { AsyncmqPostgresError } from '../../errors.js';
@@ -43,7 +43,14 @@ export async function upgradeInPlace(
   from: SchemaVersion,
 ): Promise<UpgradeOutcome> {
   const outcome: UpgradeOutcome = { created: [], dropped: [] };
-  for (const step of planUpgrade(backend, from, backend.version)) {
+  // What runs names the namespace the catalog read resolved, not the search_path again.
+  const placed = {
+    shapesOf: (version: SchemaVersion) => {
+      const shapes = backend.shapesOf(version);
+      return shapes && inNamespace(shapes, namespace);
+    },
+  };
+  for (const step of planUpgrade(placed, from, backend.version)) {
     for (const key of step.addKeys) {
       if (await buildKeyIndex(sql, backend, run, namespace, step, key)) outcome.created.push(`index ${namespace}.${key.index.name}`);
     }
