@@ -22,6 +22,7 @@ import { lockKey } from '../src/operations/locking.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { at, failure, reference } from './support/versions.js';
+import { HANG_MS } from './support/patience.js';
 
 type Connection = Pick<InstallOrDropOptions, 'db' | 'client'>;
 
@@ -45,9 +46,9 @@ async function lifecycle(connection: Connection, db?: TestDatabase): Promise<voi
   if (db) assert.deepEqual(await snapshot(db.sql), { tables: {}, sequences: [] });
 }
 
-/** Polls (every 25 ms, at most 20 s) until `probe` returns true. */
+/** Polls (every 25 ms, at most HANG_MS) until `probe` returns true. */
 async function eventually(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + HANG_MS;
   while (!(await probe())) {
     if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
@@ -213,7 +214,7 @@ interface Outcome {
   poolAnswers?: boolean;
 }
 
-/** The fixture in a child process, where a crash would show as its exit code; killed after 30 s. */
+/** The fixture in a child process, where a crash would show as its exit code; killed after HANG_MS. */
 function runFixture(args: string[]): { done: Promise<{ code: number | null; outcome: Outcome; stderr: string }> } {
   const script = fileURLToPath(new URL('./fixtures/app-connection.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -221,7 +222,7 @@ function runFixture(args: string[]): { done: Promise<{ code: number | null; outc
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => void (stdout += d));
   child.stderr.on('data', (d: Buffer) => void (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   const done = new Promise<{ code: number | null; outcome: Outcome; stderr: string }>((resolve) =>
     child.on('close', (code) => {
       clearTimeout(timer);

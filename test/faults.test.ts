@@ -16,6 +16,7 @@ import { lockKey } from '../src/operations/locking.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { failure as refused } from './support/failure.js';
+import { HANG_MS } from './support/patience.js';
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
@@ -25,7 +26,7 @@ interface Finished {
   stderr: string;
 }
 
-/** The CLI in a child process; killed if it has not finished within 30 s. */
+/** The CLI in a child process; killed if it has not finished within HANG_MS. */
 function cli(args: string[], env: Record<string, string>): { done: Promise<Finished>; exited: () => boolean } {
   const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -33,7 +34,7 @@ function cli(args: string[], env: Record<string, string>): { done: Promise<Finis
   let exited = false;
   child.stdout.on('data', (d: Buffer) => void (stdout += d));
   child.stderr.on('data', (d: Buffer) => void (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   const done = new Promise<Finished>((resolve) =>
     child.on('close', (code) => {
       exited = true;
@@ -44,14 +45,14 @@ function cli(args: string[], env: Record<string, string>): { done: Promise<Finis
   return { done, exited: () => exited };
 }
 
-/** Polls until `probe` returns a value; fails after 20 s or when `gaveUp()` says the waiting side is gone. */
+/** Polls until `probe` returns a value; fails after HANG_MS or when `gaveUp()` says the waiting side is gone. */
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, gaveUp: () => boolean = () => false): Promise<T> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + HANG_MS;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (gaveUp()) throw new Error(`gave up waiting for ${what}: the process under test has ended`);
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after 20 s`);
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${HANG_MS / 1000} s`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

@@ -11,6 +11,7 @@ import { AsyncmqPostgresError, createAsyncmqSchema, inspectPostgresBackend, inst
 import { asyncmq01, asyncmq09, asyncmqJobs } from '../src/schema.js';
 import { createDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
+import { HANG_MS } from './support/patience.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const refused = (code: string, pattern: RegExp, setting?: string) => (error: unknown) => {
@@ -44,7 +45,7 @@ test('the schema entry reads no environment and runs without process or Buffer',
     ASYNCMQ_POSTGRES_INDEXES: 'queue',
     ASYNCMQ_POSTGRES_SCHEMA_VERSION: '0.9',
   };
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env, encoding: 'utf8', timeout: 30_000 });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, env, encoding: 'utf8', timeout: HANG_MS });
   assert.equal(child.status, 0, child.stderr);
   const out = JSON.parse(child.stdout);
   assert.equal(out.jobs, 'asyncmq_jobs');

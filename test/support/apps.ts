@@ -11,6 +11,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HANG_MS } from './patience.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 export const drizzleModules = process.env.ASYNCMQ_TEST_DRIZZLE_MODULES ?? join(root, 'node_modules');
@@ -51,7 +52,7 @@ export function kit(app: string, args: string[], url: string): Promise<{ code: n
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   return new Promise((resolve) => child.on('close', (code) => (clearTimeout(timer), resolve({ code, output }))));
 }
 
@@ -72,7 +73,7 @@ export function runApp(app: string, fn: 'startup' | 'enqueueAndFetch', url: stri
   const script = `import(${JSON.stringify(join(app, 'app.ts'))}).then((m) => m.${fn}(${JSON.stringify(url)}))
     .then((value) => console.log(JSON.stringify({ ok: true, value: value ?? null })),
           (e) => console.log(JSON.stringify({ ok: false, error: { code: e.code, message: e.message } })))`;
-  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: app, encoding: 'utf8', timeout: 30_000 });
+  const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: app, encoding: 'utf8', timeout: HANG_MS });
   assert.equal(child.status, 0, child.stderr);
   return JSON.parse(child.stdout.trim().split('\n').at(-1)!);
 }

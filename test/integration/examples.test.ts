@@ -5,21 +5,21 @@
  * alters the other's objects or rows.
  */
 import assert from 'node:assert/strict';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { installOrDropPostgresBackend } from '../src/index.js';
-import { createAsyncmqSchema } from '../src/schema/tables.js';
-import { EXAMPLES, installBuilt, kitOk, kitVersion, migrationSql, runApp, setUpApp } from './support/apps.js';
-import { createDatabase, type TestDatabase } from './support/db.js';
-import { snapshot } from './support/snapshot.js';
+import { installOrDropPostgresBackend } from '../../src/index.js';
+import { createAsyncmqSchema } from '../../src/schema/tables.js';
+import { EXAMPLES, installBuilt, kitOk, kitVersion, migrationSql, runApp, setUpApp } from '../support/apps.js';
+import { createDatabase, type TestDatabase } from '../support/db.js';
+import { snapshot } from '../support/snapshot.js';
+import { testTmp } from '../support/tmp.js';
 
 let work: string;
 const apps = { kitOwns: '', installerOwns: '' };
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'asyncmq-examples-'));
+  work = await testTmp('asyncmq-examples-');
   const pkg = join(work, 'package');
   await installBuilt(work, pkg);
   for (const [key, example] of Object.entries(EXAMPLES) as [keyof typeof EXAMPLES, string][]) {

@@ -7,11 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXAMPLES, root, setUpApp, typecheck } from './support/apps.js';
+import { EXAMPLES, root, setUpApp, typecheck } from '../support/apps.js';
+import { testTmp } from '../support/tmp.js';
+import { HANG_MS } from '../support/patience.js';
 
 let work: string;
 let files: string[];
@@ -19,7 +20,7 @@ const apps: string[] = [];
 let tarball: string;
 
 before(async () => {
-  work = await mkdtemp(join(tmpdir(), 'asyncmq-packed-'));
+  work = await testTmp('asyncmq-packed-');
   execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
   const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
   files = packed[0].files.map((f: { path: string }) => f.path);
@@ -97,7 +98,7 @@ test('without postgres.js installed: nothing loads it until a URL is used; the a
   assert.deepEqual([...outside], ['drizzle-orm']);
 
   // An app with drizzle-orm and PGlite only.
-  const bare = await mkdtemp(join(tmpdir(), 'asyncmq-no-postgres-'));
+  const bare = await testTmp('asyncmq-no-postgres-');
   try {
     const target = join(bare, 'node_modules/asyncmq-postgres');
     await mkdir(target, { recursive: true });
@@ -118,7 +119,7 @@ test('without postgres.js installed: nothing loads it until a URL is used; the a
       const refused = await installOrDropPostgresBackend({ connectionString: 'postgres://app@127.0.0.1:1/app', env: {} }).catch((e) => e.code + ': ' + e.message);
       await client.close();
       console.log(JSON.stringify({ absent, created: report.created.length, ok: status.ok, refused, schema: typeof asyncmqJobs }));`;
-    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: bare, encoding: 'utf8', timeout: 60_000 });
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: bare, encoding: 'utf8', timeout: HANG_MS });
     assert.equal(run.status, 0, run.stderr);
     const out = JSON.parse(run.stdout);
     assert.deepEqual({ ...out, refused: undefined }, { absent: true, created: 6, ok: true, refused: undefined, schema: 'object' });
@@ -127,7 +128,7 @@ test('without postgres.js installed: nothing loads it until a URL is used; the a
     const cli = spawnSync(process.execPath, [join(target, 'dist/bin.js'), 'install'], {
       cwd: bare,
       encoding: 'utf8',
-      timeout: 60_000,
+      timeout: HANG_MS,
       env: { ...process.env, ASYNCMQ_POSTGRES_BACKEND_URL: 'postgres://app@127.0.0.1:1/app' },
     });
     assert.equal(cli.status, 2, cli.stderr);
