@@ -38,7 +38,7 @@ export interface Io {
 
 const COMMANDS = {
   install: 'create the tables and indexes that are missing (safe at every start: a no-op when all is in place)',
-  upgrade: 'move the tables from the AsyncMQ schema version they hold to the configured one, keeping every row',
+  upgrade: 'move the tables from the AsyncMQ schema version they hold to the one chosen (--schema-version, its variable or the config), keeping every row',
   drop: "drop the package's tables, with their rows and indexes (needs --yes)",
   status: "report each table, column, constraint and index as present, missing or different, and the role's privileges",
   sql: 'print the install SQL (or --drop or --upgrade SQL) for the configured names, without connecting',

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import {
   createAsyncmqSchema,
   dropPostgresBackend,
+  inspectPostgresBackend,
   installOrDropPostgresBackend,
   installPostgresBackend,
   upgradePostgresBackend,
@@ -54,6 +55,9 @@ test('each mode has its verb, taking only its own options', async () => {
   assert.equal(refused.code, 'ASYNCMQ_UPGRADE_REQUIRED');
   assert.match(refused.message, /the configured 0\.9 needs an upgrade: upgradePostgresBackend\(\) \(or upgrade: true\) with postgresSchemaVersion: '0\.9', which keeps every row/);
   assert.doesNotMatch(refused.message, /asyncmq-postgres upgrade/);
+  const status = await inspectPostgresBackend({ connectionString: db.url, ...at('0.9') });
+  const key = status.tables[0]!.items.find((i) => i.name === 'asyncmq_jobs_job_id_key')!;
+  assert.equal(key.advice, "this is AsyncMQ 0.1's shape; upgradePostgresBackend() (or upgrade: true) with postgresSchemaVersion: '0.9' moves it to 0.9's, keeping every row");
 
   // An upgrade whose target nobody chose is refused before anything connects.
   const aimless = await failure(upgradePostgresBackend({ connectionString: nowhere, env: {} }));
