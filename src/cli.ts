@@ -13,47 +13,43 @@
  * queue's writers): whoever runs the command, a person or a deploy step, wants the schema complete.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { AsyncmqPostgresError } from './errors.js';
 import type { PendingIndex } from './operations/index-builds.js';
-import { installOrDropPostgresBackend, type PostgresBackendReport } from './operations/install.js';
+import { runBackend, type PostgresBackendReport } from './operations/install.js';
 import { renderLockStatements } from './operations/locking.js';
 import { renderPostgresBackendSql, renderUpgradeSql } from './operations/render.js';
 import { describeMatch } from './catalog/detect.js';
 import { resolveBackend } from './schema/backend.js';
-import { ENV_VARS, parseLockTimeout, type AsyncmqSettings } from './config/settings.js';
-import { inspectPostgresBackend, type ItemStatus, type PostgresBackendStatus } from './operations/status.js';
+import { ENV_VARS, type AsyncmqSettings } from './config/settings.js';
+import { describeKnown } from './config/versions.js';
+import { inspect, readHeldVersion, type ItemStatus, type PostgresBackendStatus } from './operations/status.js';
+import { normalize, readCommandLine } from './cli/args.js';
+import { CONFIG_NAMES } from './cli/config-file.js';
+import { readInvocation, SETTING_FLAGS, type Invocation } from './cli/invocation.js';
+import { didYouMean, nearest } from './cli/suggest.js';
 
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
+  /** Where asyncmq.config.* is looked for, and --config is resolved from. Default process.cwd(). */
+  cwd?: string;
 }
 
 const COMMANDS = {
   install: 'create the tables and indexes that are missing (safe at every start: a no-op when all is in place)',
-  upgrade: 'move the tables from the AsyncMQ schema version they hold to the configured one, keeping every row',
+  upgrade: 'move the tables from the AsyncMQ schema version they hold to the one chosen (--schema-version, its variable or the config), keeping every row',
   drop: "drop the package's tables, with their rows and indexes (needs --yes)",
   status: "report each table, column, constraint and index as present, missing or different, and the role's privileges",
   sql: 'print the install SQL (or --drop or --upgrade SQL) for the configured names, without connecting',
 } as const;
 type Command = keyof typeof COMMANDS;
 
-const NAME_FLAGS = {
-  schema: ['postgresSchema', 'Postgres schema (namespace) for the tables'],
-  'jobs-table': ['postgresJobsTableName', 'jobs table name'],
-  'repeatables-table': ['postgresRepeatablesTableName', 'repeatables table name'],
-  'cancelled-jobs-table': ['postgresCancelledJobsTableName', 'cancelled jobs table name'],
-  'workers-heartbeat-table': ['postgresWorkersHeartbeatTableName', 'workers heartbeat table name (schema 0.2 on)'],
-  'schema-version': ['postgresSchemaVersion', 'AsyncMQ schema: 0.1, 0.2, 0.8, 0.9, or an AsyncMQ release'],
-  indexes: ['postgresIndexes', 'index profile: seed, queue or asyncmq-0.9'],
-  'lock-timeout': ['postgresLockTimeout', 'milliseconds to wait for any lock'],
-} as const satisfies Record<string, [keyof AsyncmqSettings, string]>;
-
 const OPTIONS = {
   url: { type: 'string' },
+  config: { type: 'string' },
   from: { type: 'string' },
-  ...(Object.fromEntries(Object.keys(NAME_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<keyof typeof NAME_FLAGS, { type: 'string' }>),
+  ...(Object.fromEntries(Object.keys(SETTING_FLAGS).map((flag) => [flag, { type: 'string' }])) as Record<keyof typeof SETTING_FLAGS, { type: 'string' }>),
   json: { type: 'boolean' },
   yes: { type: 'boolean' },
   drop: { type: 'boolean' },
@@ -102,13 +98,17 @@ function usage(command?: Command): string {
     : `Usage: asyncmq-postgres <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
         .map(([name, text]) => `  ${name.padEnd(8)} ${text}`)
         .join('\n')}\n\nRun asyncmq-postgres <command> --help for a command's own options.\n`;
-  const names = Object.entries(NAME_FLAGS)
+  const names = Object.entries(SETTING_FLAGS)
     .map(([flag, [key, text]]) => `  --${`${flag} <value>`.padEnd(30)} ${text} (${ENV_VARS[key]})`)
     .join('\n');
   return `${head}
 Options:
   --url <url>                      Postgres URL (${ENV_VARS.asyncmqPostgresBackendUrl}; prefer the variable:
                                    a --url shows the password in the process list and shell history)
+  --config <file>                  the app's tables or settings: a file whose default export is
+                                   createAsyncmqSchema(...) or { postgresSchemaVersion: '0.9', ... }
+                                   (default: ${CONFIG_NAMES.slice(0, 2).join(', ')}, ... in the current directory);
+                                   flags and ASYNCMQ_* variables override its settings
 ${names}
   --json                           print one JSON document
   --verbose                        print stack traces of errors
@@ -127,24 +127,13 @@ function version(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-type Values = ReturnType<typeof parse>['values'];
+/** Spellings users reach for, each to the flag it means: a setting's own name, with or without its prefix. */
+const FLAG_ALIASES: Record<string, string> = Object.fromEntries(
+  Object.entries(SETTING_FLAGS).flatMap(([flag, [key]]) => [normalize(key), normalize(key).replace(/^postgres-/, '')].map((alias) => [alias, flag])),
+);
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `${(error as Error).message}; see asyncmq-postgres --help`);
-  }
-}
-
-function settingsFrom(values: Values): AsyncmqSettings {
-  const settings: Record<string, unknown> = {};
-  for (const [flag, [key]] of Object.entries(NAME_FLAGS)) {
-    const value = values[flag as keyof typeof NAME_FLAGS];
-    if (value === undefined) continue;
-    settings[key] = key === 'postgresLockTimeout' ? parseLockTimeout(value, `--${flag}`) : value;
-  }
-  return settings as AsyncmqSettings;
+  return readCommandLine(args, OPTIONS, FLAG_ALIASES);
 }
 
 /**
@@ -152,9 +141,8 @@ function settingsFrom(values: Values): AsyncmqSettings {
  * user cannot set: here the URL comes from the variable or --url. Checked after the settings,
  * as the library checks them first.
  */
-function requireUrl(options: { connectionString?: string; settings: AsyncmqSettings; env: Record<string, string | undefined> }): void {
-  resolveBackend(options);
-  if (options.connectionString || options.env[ENV_VARS.asyncmqPostgresBackendUrl]) return;
+function requireUrl(options: { connectionString?: string; settings?: AsyncmqSettings; env?: Record<string, string | undefined> }): void {
+  if (options.connectionString || options.settings?.asyncmqPostgresBackendUrl || options.env?.[ENV_VARS.asyncmqPostgresBackendUrl]) return;
   throw new AsyncmqPostgresError(
     'ASYNCMQ_NO_URL',
     `no database URL: set ${ENV_VARS.asyncmqPostgresBackendUrl} (or pass --url, which shows the password in the process list and shell history)`,
@@ -184,26 +172,36 @@ export async function main(args: string[], io: Io): Promise<number> {
       io.stderr(usage());
       return 2;
     }
-    if (!(command in COMMANDS)) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unknown command ${JSON.stringify(command)}; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    if (!Object.hasOwn(COMMANDS, command)) {
+      const known = Object.keys(COMMANDS);
+      const guess = nearest(command, known);
+      throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unknown command ${JSON.stringify(command)}${guess.length ? didYouMean(guess) : ';'} The commands: ${known.join(', ')}`);
+    }
     if (values.help) {
       io.stdout(usage(command as Command));
       return 0;
     }
-    if (extra.length > 0) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unexpected argument ${JSON.stringify(extra[0])}`);
+    if (extra.length > 0) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `unexpected argument ${JSON.stringify(extra[0])}: ${command} takes options only`);
     const misplaced = COMMAND_FLAG_NAMES.find((flag) => values[flag] !== undefined && values[flag] !== false && !(flag in COMMAND_FLAGS[command as Command]));
     if (misplaced) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `--${misplaced} does not apply to ${command}`);
     if (values.concurrently && values['no-index-builds']) {
       throw new AsyncmqPostgresError('ASYNCMQ_USAGE', '--concurrently asks for the index builds that --no-index-builds declines; give one of them');
     }
 
-    const options = { settings: settingsFrom(values), env: io.env, ...(values.url ? { connectionString: values.url } : {}) };
+    const run = await readInvocation({ values, env: io.env, cwd: io.cwd ?? process.cwd() });
+    const { options } = run;
+    // Every setting checked first, each named as the user gave it (flag, variable, config file).
+    const backend = resolveBackend(options, run.labels);
     const out = (value: unknown, text: string) => io.stdout(json ? `${JSON.stringify(value, null, 2)}\n` : text);
     switch (command as Command) {
       case 'sql': {
         if (values.from !== undefined && !values.upgrade) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', '--from applies to sql --upgrade only');
         if (values.upgrade && values.drop) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', 'give --upgrade or --drop, not both');
         if (values.upgrade) {
-          const { names, lockTimeoutMs, version } = resolveBackend(options);
+          if (backend.versionIsDefault && values.from !== undefined) {
+            throw noTarget('sql --upgrade needs the AsyncMQ schema version to upgrade to', run.rerun('sql', { 'schema-version': '0.9' }, ['--upgrade', '--from', values.from]));
+          }
+          const { names, lockTimeoutMs, version } = backend;
           const steps = renderUpgradeSql({ ...options, upgrade: true, ...(values.from === undefined ? {} : { from: values.from }) });
           const lock = renderLockStatements(names.postgresSchema ?? 'public', lockTimeoutMs);
           const framed = steps.map((step) => ({ ...step, transaction: ['BEGIN', ...lock, ...step.transaction.map((t) => t.sql), 'COMMIT'] }));
@@ -223,7 +221,7 @@ export async function main(args: string[], io: Io): Promise<number> {
           return 0;
         }
         const statements = renderPostgresBackendSql({ ...options, drop: values.drop === true });
-        const { names, lockTimeoutMs } = resolveBackend(options);
+        const { names, lockTimeoutMs } = backend;
         const namespace = names.postgresSchema ?? 'public';
         const lock = renderLockStatements(namespace, lockTimeoutMs);
         const note = names.postgresSchema
@@ -237,33 +235,37 @@ export async function main(args: string[], io: Io): Promise<number> {
       }
       case 'drop': {
         if (!values.yes) {
-          const { shapes } = resolveBackend(options);
-          const tables = shapes.map((s) => (s.schema ? `${s.schema}.${s.name}` : s.name));
+          const tables = backend.shapes.map((s) => (s.schema ? `${s.schema}.${s.name}` : s.name));
           throw new AsyncmqPostgresError(
             'ASYNCMQ_USAGE',
-            `drop would remove the tables ${tables.join(', ')} with all their rows and indexes; nothing was dropped. Re-run with --yes to drop them`,
+            `drop would remove the tables ${tables.join(', ')} with all their rows and indexes; nothing was dropped. ` +
+              `Run \`${run.rerun('drop', {}, ['--yes'])}\` to drop them`,
           );
         }
         requireUrl(options);
-        const report = await installOrDropPostgresBackend({ ...options, drop: true });
-        out(report, describeReport(report));
+        const report = await runBackend('drop', options, { remedies: run.remedies });
+        out(report, describeReport(report, run));
         return 0;
       }
       case 'install':
       case 'upgrade': {
         requireUrl(options);
-        const report = await installOrDropPostgresBackend({
-          ...options,
-          concurrentIndexes: values['no-index-builds'] !== true,
-          upgrade: command === 'upgrade',
-        });
-        out(report, describeReport(report));
+        if (command === 'upgrade' && backend.versionIsDefault) {
+          // Naming what the database holds needs it read: one catalog read, no lock.
+          const { namespace, match } = await readHeldVersion(options);
+          throw noTarget(
+            `upgrade needs the AsyncMQ schema version to move to; ${match.state === 'empty' ? `${namespace} holds none of the tables` : `the tables in ${namespace} hold ${describeMatch(match, namespace)}`}`,
+            run.rerun('upgrade', { 'schema-version': '0.9' }),
+          );
+        }
+        const report = await runBackend(command as 'install' | 'upgrade', { ...options, concurrentIndexes: values['no-index-builds'] !== true }, { remedies: run.remedies });
+        out(report, `${run.describeVersion(report.schemaVersion)}\n${describeReport(report, run)}`);
         return report.pendingIndexes.length > 0 ? 1 : 0;
       }
       case 'status': {
         requireUrl(options);
-        const status = await inspectPostgresBackend({ ...options, ...(values.role !== undefined ? { role: values.role } : {}) });
-        out(status, describeStatus(status));
+        const status = await inspect({ ...options, ...(values.role !== undefined ? { role: values.role } : {}) }, run.remedies);
+        out(status, describeStatus(status, run));
         return status.problems > 0 ? 1 : status.warnings > 0 ? 4 : 0;
       }
     }
@@ -278,7 +280,17 @@ export async function main(args: string[], io: Io): Promise<number> {
   return 2;
 }
 
-function describeReport(report: PostgresBackendReport): string {
+/** An upgrade (or its SQL) asked for with no version chosen: the default, 0.1, is no target. */
+function noTarget(why: string, example: string): AsyncmqPostgresError {
+  return new AsyncmqPostgresError(
+    'ASYNCMQ_USAGE',
+    `${why}. Give your AsyncMQ's with --schema-version (or ${ENV_VARS.postgresSchemaVersion}, or postgresSchemaVersion in ` +
+      `asyncmq.config.ts): ${describeKnown()}; for AsyncMQ 0.9, \`${example}\``,
+    { setting: 'postgresSchemaVersion' },
+  );
+}
+
+function describeReport(report: PostgresBackendReport, run: Invocation): string {
   const { namespace, created, pendingIndexes } = report;
   if (report.action === 'drop') {
     const kept = report.kept?.length ? `\nKept, being shared: ${report.kept.join(', ')}.` : '';
@@ -309,17 +321,18 @@ function describeReport(report: PostgresBackendReport): string {
   }
   if (pending('not-requested').length) {
     lines.push(
-      `Not built (--no-index-builds): ${names(pending('not-requested'))}. Build them with \`asyncmq-postgres install\`, or run each statement outside a transaction:`,
+      `Not built (--no-index-builds): ${names(pending('not-requested'))}. Build them with \`${run.rerun('install', { 'no-index-builds': false })}\`, or run each statement outside a transaction:`,
       ...statements(pending('not-requested')),
     );
   }
   return `${lines.join('\n')}\n`;
 }
 
-function describeStatus(status: PostgresBackendStatus): string {
+function describeStatus(status: PostgresBackendStatus, run: Invocation): string {
   const lines = [
     `namespace ${status.namespace ?? '(none selected)'}${status.namespaceExists ? '' : ' (missing)'}, index profile ${status.indexes}`,
-    describeVersion(status),
+    describeVersion(status, run),
+    run.describeVersion(status.schemaVersion.configured),
   ];
   const impact = (item: ItemStatus) =>
     item.status === 'different' || item.status === 'extra' ? (item.impact === 'breaks' ? ' [breaks AsyncMQ]' : ' [warning]') : '';
@@ -336,6 +349,10 @@ function describeStatus(status: PostgresBackendStatus): string {
     }
     for (const fix of table.fixes) lines.push(`  fix: ${fix};`);
   }
+  const installable =
+    status.schemaVersion.verdict === 'compatible' &&
+    status.tables.some((t) => t.status === 'missing' || t.fixes.length > 0 || t.items.some((i) => i.kind === 'index' && i.status === 'different'));
+  if (installable) lines.push(`To create what is missing, building indexes without blocking writers: \`${run.rerun('install')}\``);
   const { privileges } = status;
   const lacking = privileges.objects.filter((o) => o.missing.length > 0);
   if (lacking.length === 0) {
@@ -353,13 +370,13 @@ function describeStatus(status: PostgresBackendStatus): string {
   return `${lines.join('\n')}\n`;
 }
 
-function describeVersion({ schemaVersion: v, namespace }: PostgresBackendStatus): string {
+function describeVersion({ schemaVersion: v, namespace }: PostgresBackendStatus, run: Invocation): string {
   const holds = describeMatch(v, namespace);
   switch (v.verdict) {
     case 'upgrade-required':
-      return `schema version ${v.configured} configured; the tables hold ${holds}: upgrade with \`asyncmq-postgres upgrade\` (from ${v.from})`;
+      return `schema version ${v.configured} configured; the tables hold ${holds}: upgrade with ${run.remedies.upgrade(v.configured)} (from ${v.from})`;
     case 'newer':
-      return `schema version ${v.configured} configured; the tables hold ${holds}, which is newer and cannot go back: configure ${v.held}`;
+      return `schema version ${v.configured} configured; the tables hold ${holds}, which is newer and cannot go back: configure ${v.held} (${run.remedies.configure(v.held!)})`;
     case 'mixed':
     case 'other-shape':
       return `schema version ${v.configured} configured; the tables hold ${holds}`;

@@ -1,4 +1,19 @@
-export { installOrDropPostgresBackend, type InstallOrDropOptions, type PostgresBackendReport } from './operations/install.js';
+export {
+  dropPostgresBackend,
+  installOrDropPostgresBackend,
+  installPostgresBackend,
+  upgradePostgresBackend,
+  verifyPostgresBackend,
+  type DropOptions,
+  type InstallModeOptions,
+  type InstallOptions,
+  type InstallOrDropModeOptions,
+  type InstallOrDropOptions,
+  type PostgresBackendReport,
+  type UpgradeOptions,
+  type VerifyModeOptions,
+  type VerifyOptions,
+} from './operations/install.js';
 export type { PendingIndex } from './operations/index-builds.js';
 export { renderPostgresBackendSql, type RenderSqlOptions } from './operations/render.js';
 export {
@@ -8,6 +23,7 @@ export {
   type ItemStatus,
   type PostgresBackendStatus,
   type PrivilegeCheck,
+  type SchemaVersionStatus,
   type PrivilegeReport,
   type TableStatus,
 } from './operations/status.js';

@@ -163,9 +163,9 @@ test('names AsyncMQ cannot use unquoted, and system names, are refused before an
     ...['join', 'left', 'is', 'like', 'verbose', 'freeze', 'concurrently', 'tablesample'].map(
       (word) => [{ postgresJobsTableName: word }, new RegExp(`"${word}", a key word Postgres accepts only as a type or function name`)] as [AsyncmqSettings, RegExp],
     ),
-    [{ postgresSchema: 'inner' }, /^postgresSchema \(ASYNCMQ_POSTGRES_SCHEMA\) is "inner", a key word/],
+    [{ postgresSchema: 'inner' }, /^settings\.postgresSchema is "inner", a key word/],
     [{ postgresSchema: 'select' }, /"select", a reserved word/],
-    [{ postgresRepeatablesTableName: 'pg_jobs' }, /^postgresRepeatablesTableName .*"pg_jobs": names starting with pg_ are Postgres's/],
+    [{ postgresRepeatablesTableName: 'pg_jobs' }, /^settings\.postgresRepeatablesTableName is "pg_jobs": names starting with pg_ are Postgres's/],
     [{ postgresSchema: 'information_schema' }, /"information_schema", a system schema/],
     [{ postgresSchema: 'pg_catalog' }, /pg_ are reserved for Postgres's system schemas/],
     [{ postgresSchema: 'pg_queue' }, /pg_ are reserved/],

@@ -52,7 +52,7 @@ test('install on a seed-installed database does nothing and keeps the rows', asy
   await db.sql`insert into asyncmq_jobs (queue_name, job_id, data, status) values ('q', 'j1', '{"id":"j1","task":"t"}', 'waiting')`;
   const before = await snapshot(db.sql);
   const report = await installOrDropPostgresBackend({ connectionString: db.url });
-  assert.deepEqual(report, { action: 'install', namespace: 'public', created: [], dropped: [], pendingIndexes: [] });
+  assert.deepEqual(report, { action: 'install', namespace: 'public', schemaVersion: '0.1', schemaVersionIsDefault: true, created: [], dropped: [], pendingIndexes: [] });
   assert.deepEqual(await snapshot(db.sql), before);
   assert.deepEqual([...await db.sql`select job_id, status from asyncmq_jobs`], [{ job_id: 'j1', status: 'waiting' }]);
 });

@@ -308,3 +308,26 @@ test('lock timeouts: one reader for the option, the variable and the flag, in Po
   const sql = renderPostgresBackendSql({ env: { ASYNCMQ_POSTGRES_LOCK_TIMEOUT: '2147483647' } });
   assert.ok(sql.length > 0);
 });
+
+test('a refused setting is named as it was given: settings.<key> from the call, the variable from the environment', async () => {
+  const url = 'postgres://x@127.0.0.1:1/db';
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: url, env: {}, settings: { postgresSchemaVersion: '0.9.99' } }),
+    refused('ASYNCMQ_INVALID_SETTING', /^settings\.postgresSchemaVersion is "0\.9\.99", which is not an AsyncMQ release/),
+  );
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: url, env: {}, settings: { postgresJobsTableName: 'Jobs' } }),
+    refused('ASYNCMQ_INVALID_NAME', /^settings\.postgresJobsTableName is "Jobs"/),
+  );
+  // Derived names: the setting whose name is too long for what derives from it.
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: url, env: { ASYNCMQ_POSTGRES_SCHEMA_VERSION: '0.8' }, settings: { postgresJobsTableName: 'j'.repeat(45) } }),
+    refused('ASYNCMQ_INVALID_NAME', /^settings\.postgresJobsTableName is 45 bytes long/),
+  );
+  await assert.rejects(
+    installOrDropPostgresBackend({ connectionString: url, env: { ASYNCMQ_POSTGRES_SCHEMA_VERSION: 'v0.9' } }),
+    refused('ASYNCMQ_INVALID_SETTING', /^postgresSchemaVersion \(ASYNCMQ_POSTGRES_SCHEMA_VERSION\) is "v0\.9", which is written without the v/),
+  );
+  // The factory takes its options in code and names both, as before.
+  assert.throws(() => createAsyncmqSchema({ postgresSchemaVersion: '0.10.1' }), refused('ASYNCMQ_INVALID_SETTING', /^postgresSchemaVersion \(ASYNCMQ_POSTGRES_SCHEMA_VERSION\) is "0\.10\.1", which is newer/));
+});

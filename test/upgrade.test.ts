@@ -23,7 +23,7 @@ test('every upgrade path, from each version to each newer one, on AsyncMQ\'s own
     if (swapsKey) {
       const refused = await failure(installOrDropPostgresBackend({ connectionString: db.url, ...at(to) }));
       assert.equal(refused.code, 'ASYNCMQ_UPGRADE_REQUIRED');
-      assert.match(refused.message, new RegExp(`holds AsyncMQ ${from.replace('.', '\\.')}'s schema; the configured ${to.replace('.', '\\.')} needs an upgrade: \`asyncmq-postgres upgrade\``));
+      assert.match(refused.message, new RegExp(`holds AsyncMQ ${from.replace('.', '\\.')}'s schema; the configured ${to.replace('.', '\\.')} needs an upgrade: upgradePostgresBackend\\(\\) \\(or upgrade: true\\) with postgresSchemaVersion: '${to.replace('.', '\\.')}'`));
       assert.deepEqual(await rows(db), before, `${from} -> ${to}: the refusal touched nothing`);
     }
 

@@ -12,19 +12,37 @@ import { createDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, at, fill, reference, rows } from './support/versions.js';
 
-test('a schema version is a version or any AsyncMQ release; anything else is refused with the known ones', () => {
-  assert.equal(schemaVersionOf('0.1'), '0.1');
-  assert.equal(schemaVersionOf('0.4.6'), '0.2');
-  assert.equal(schemaVersionOf('0.7.0'), '0.2');
-  assert.equal(schemaVersionOf('0.8.1'), '0.8');
-  assert.equal(schemaVersionOf('0.9.1'), '0.9');
-  for (const bad of ['0.10', '1.0', '0.0.9', 'latest', '', '0.9.1.2', ' 0.9x']) assert.equal(schemaVersionOf(bad), undefined, bad);
+test('a schema version is a schema version or an AsyncMQ release that exists; anything else is refused, saying why', () => {
+  for (const version of SCHEMA_VERSIONS) assert.equal(schemaVersionOf(version), version);
+  // Every tag of dymmond/asyncmq, 0.1.0 to 0.9.1, and the untagged 0.6.1 and 0.6.3 of its release notes.
+  const releases: Record<string, string[]> = {
+    '0.1': ['0.1.0'],
+    '0.2': ['0.2.0', '0.2.1', '0.2.2', '0.2.3', '0.3.0', '0.3.1', '0.4.0', '0.4.1', '0.4.2', '0.4.3', '0.4.4', '0.4.5', '0.4.6', '0.5.0', '0.5.1', '0.6.0', '0.6.1', '0.6.2', '0.6.3', '0.7.0'],
+    '0.8': ['0.8.0', '0.8.1'],
+    '0.9': ['0.9.0', '0.9.1'],
+  };
+  for (const [version, list] of Object.entries(releases)) for (const release of list) assert.equal(schemaVersionOf(release), version, release);
+  for (const bad of ['v0.9', 'V0.9.1', '0.9.99', '0.9.2', '0.6.4', '0.1.1', '0.4', '0.7', '0.10', '0.10.1', '1.0', '0.0.9', 'latest', '', '0.9.1.2', ' 0.9x', '09']) {
+    assert.equal(schemaVersionOf(bad), undefined, bad);
+  }
+  const refusal = (value: unknown, pattern: RegExp) =>
+    assert.throws(
+      () => parseSchemaVersion(value, '--schema-version', 'postgresSchemaVersion'),
+      (error: AsyncmqPostgresError) => error.code === 'ASYNCMQ_INVALID_SETTING' && error.setting === 'postgresSchemaVersion' && pattern.test(error.message),
+      String(value),
+    );
+  const known = /; the schema versions: 0\.1 \(AsyncMQ 0\.1\.x\), 0\.2 \(AsyncMQ 0\.2\.x to 0\.7\.x\), 0\.8 \(AsyncMQ 0\.8\.x\), 0\.9 \(AsyncMQ 0\.9\.x\), or the exact AsyncMQ release, such as 0\.9\.1$/;
+  refusal('v0.9', /^--schema-version is "v0\.9", which is written without the v: 0\.9;/);
+  refusal('0.9.99', /^--schema-version is "0\.9\.99", which is not an AsyncMQ release \(those of 0\.9 are 0\.9\.0, 0\.9\.1, on schema 0\.9\)/);
+  refusal('0.4', /which is not a schema version: AsyncMQ 0\.4\.x \(0\.4\.0, .*0\.4\.6\) uses schema 0\.2; give 0\.2, or the exact release/);
+  // A release after the newest read (the registry lists 0.10.1, whose source was not seen): not guessed.
+  refusal('0.10.1', /newer than the AsyncMQ releases this asyncmq-postgres knows \(up to 0\.9\.1\): whether it changed its Postgres tables has not been checked/);
+  refusal('1.2', /newer than the AsyncMQ releases/);
+  refusal('latest', known);
+  refusal(9, /^--schema-version is a number, where a version is a string/);
   assert.throws(
     () => createAsyncmqSchema({ postgresSchemaVersion: '1.2' }),
-    (error: AsyncmqPostgresError) =>
-      error.code === 'ASYNCMQ_INVALID_SETTING' &&
-      error.setting === 'postgresSchemaVersion' &&
-      /ASYNCMQ_POSTGRES_SCHEMA_VERSION.*"1\.2".*known: 0\.1 \(AsyncMQ 0\.1\.x\), 0\.2 \(AsyncMQ 0\.2\.x to 0\.7\.x\), 0\.8/.test(error.message),
+    (error: AsyncmqPostgresError) => error.code === 'ASYNCMQ_INVALID_SETTING' && /^postgresSchemaVersion \(ASYNCMQ_POSTGRES_SCHEMA_VERSION\) is "1\.2"/.test(error.message),
   );
   assert.equal(parseSchemaVersion('0.9.1', 'x'), '0.9');
 });
@@ -108,7 +126,7 @@ test('the CLI: upgrade, status naming the version, and sql --upgrade that a DBA 
 
   const status = io();
   assert.equal(await main(['status', '--url', db.url, '--schema-version', '0.9.1'], status.io), 1);
-  assert.match(status.out.stdout, /schema version 0\.9 configured; the tables hold AsyncMQ 0\.1's schema: upgrade with `asyncmq-postgres upgrade` \(from 0\.1\)/);
+  assert.match(status.out.stdout, /schema version 0\.9 configured; the tables hold AsyncMQ 0\.1's schema: upgrade with `npx --no-install asyncmq-postgres upgrade --schema-version 0\.9 --url <URL>` \(from 0\.1\)/);
 
   const install = io();
   assert.equal(await main(['install', '--url', db.url, '--schema-version', '0.9'], install.io), 3);

@@ -105,17 +105,41 @@ export function verdictFor(version: SchemaVersion, statuses: readonly TableStatu
   return { kind: 'mixed' };
 }
 
-const CLI_UPGRADE = 'asyncmq-postgres upgrade';
+/**
+ * What to tell the user to do about another schema version, in the terms of whoever called:
+ * the API names its options, the command prints a command line complete with the flags that
+ * led to the refusal. The judgement is the same; only the remedy's wording differs.
+ */
+export interface Remedies {
+  /** How to move the database to `to`, keeping every row. */
+  upgrade(to: SchemaVersion): string;
+  /** How to configure `version` instead of the one configured. */
+  configure(version: SchemaVersion): string;
+  /** The version setting as the user gave it (or would give it). */
+  versionSetting: string;
+}
+
+export const API_REMEDIES: Remedies = {
+  upgrade: (to) => `upgradePostgresBackend() (or upgrade: true) with postgresSchemaVersion: '${to}'`,
+  configure: (version) => `postgresSchemaVersion: '${version}'`,
+  versionSetting: 'postgresSchemaVersion',
+};
 
 /** Throws the coded error for a verdict that stops install; returns for `ok` and `unknown`. */
-export function refuseOtherVersion(verdict: Verdict, version: SchemaVersion, match: VersionMatch, namespace: string | null): void {
+export function refuseOtherVersion(
+  verdict: Verdict,
+  version: SchemaVersion,
+  match: VersionMatch,
+  namespace: string | null,
+  remedies: Remedies = API_REMEDIES,
+): void {
   const holds = `the tables in ${namespace} hold ${describeMatch(match, namespace)}`;
   switch (verdict.kind) {
     case 'upgrade':
       throw new AsyncmqPostgresError(
         'ASYNCMQ_UPGRADE_REQUIRED',
-        `this database holds AsyncMQ ${verdict.from}'s schema; the configured ${version} needs an upgrade: \`${CLI_UPGRADE}\` ` +
-          `(or upgrade: true), which keeps every row. Upgrade together with deploying AsyncMQ ${describeReleases(version)}: ` +
+        `this database holds AsyncMQ ${verdict.from}'s schema; the configured ${version} needs an upgrade: ${remedies.upgrade(version)}, ` +
+          `which keeps every row. Upgrade together with deploying AsyncMQ ${describeReleases(version)}: ` +
           `after it, workers of older AsyncMQ releases may fail${match.state === 'matches' ? '' : `. In detail, ${holds}`}`,
         { setting: 'postgresSchemaVersion' },
       );
@@ -123,8 +147,8 @@ export function refuseOtherVersion(verdict: Verdict, version: SchemaVersion, mat
       throw new AsyncmqPostgresError(
         'ASYNCMQ_SCHEMA_NEWER',
         `this database holds AsyncMQ ${verdict.held}'s schema, newer than the configured ${version} ` +
-          `(postgresSchemaVersion); there is no downgrade, since going back can fail on job ids that repeat across ` +
-          `queues. Configure ${verdict.held} (AsyncMQ ${describeReleases(verdict.held)}) to use it as it is`,
+          `(${remedies.versionSetting}); there is no downgrade, since going back can fail on job ids that repeat across ` +
+          `queues. Configure ${verdict.held} (AsyncMQ ${describeReleases(verdict.held)}) to use it as it is: ${remedies.configure(verdict.held)}`,
         { setting: 'postgresSchemaVersion' },
       );
     case 'mixed':

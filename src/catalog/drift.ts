@@ -143,7 +143,7 @@ export function judgeExtraConstraint(table: string, name: string): Judgement {
 /** An index of the schema that is missing, or an INVALID leftover: AsyncMQ works, more slowly. */
 export function judgeMissingIndex(invalid: boolean): Judgement {
   return harmless(
-    `${invalid ? 'an interrupted build: ' : ''}AsyncMQ works without it but scans the table instead; build it with \`asyncmq-postgres install --concurrently\` or the fix below`,
+    `${invalid ? 'an interrupted build: ' : ''}AsyncMQ works without it but scans the table instead; install builds it without blocking writers, or run the fix below`,
   );
 }
 
@@ -156,7 +156,7 @@ export function judgeMissingIndex(invalid: boolean): Judgement {
 export function judgeDifferentIndex(schemaQualified: string, unique: boolean): Judgement {
   if (unique) return judgeExtraUniqueIndex(schemaQualified);
   return harmless(
-    `AsyncMQ works with it (indexes only speed its queries up), so install leaves it alone. To have the schema's index instead: DROP INDEX CONCURRENTLY ${schemaQualified}, then \`asyncmq-postgres install --concurrently\``,
+    `AsyncMQ works with it (indexes only speed its queries up), so install leaves it alone. To have the schema's index instead: DROP INDEX CONCURRENTLY ${schemaQualified}, then install, which builds it without blocking writers`,
   );
 }
 

@@ -138,9 +138,34 @@ export function byteLength(name: string): number {
   return utf8.encode(name).length;
 }
 
-/** How a setting is named in messages: both the option and the environment variable. */
+/**
+ * How a setting is named in messages when where its value came from is not known here: both the
+ * option and the environment variable. Whoever knows (the call's `settings`, a CLI flag, a
+ * config file) renames it with `relabel`, so the user reads the name they used.
+ */
 export function describeSetting(key: keyof AsyncmqSettings): string {
   return `${key} (${ENV_VARS[key]})`;
+}
+
+/**
+ * `error` with each setting it names by `describeSetting` named by `label` instead (where
+ * `label` gives a name): `--schema-version is "9"` rather than the variable the user never set.
+ * Anything but a coded error is returned as it is.
+ */
+export function relabel(error: unknown, label: (key: keyof AsyncmqSettings) => string | undefined): unknown {
+  if (!(error instanceof AsyncmqPostgresError)) return error;
+  let message = error.message;
+  for (const key of Object.keys(ENV_VARS) as (keyof AsyncmqSettings)[]) {
+    const name = label(key);
+    if (name !== undefined) message = message.split(describeSetting(key)).join(name);
+  }
+  if (message === error.message) return error;
+  const renamed = new AsyncmqPostgresError(error.code, message, {
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+    ...(error.setting === undefined ? {} : { setting: error.setting }),
+  });
+  if (error.stack) renamed.stack = error.stack.replace(error.message, message);
+  return renamed;
 }
 
 /** Key words AsyncMQ's unquoted SQL cannot use as a name (see keywords.ts for how they were found). */

@@ -21,7 +21,7 @@
 import { compareCatalog, missingIndexes, readCatalog, somethingToCreate } from '../catalog/compare.js';
 import { AsyncmqPostgresError } from '../errors.js';
 import { inNamespace, planInstall } from '../schema/ddl.js';
-import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from '../catalog/detect.js';
+import { API_REMEDIES, detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor, type Remedies } from '../catalog/detect.js';
 import { drop } from './drop.js';
 import type { Link } from '../connection/drivers/index.js';
 import { buildConcurrently, pendingIndex, type PendingIndex } from './index-builds.js';
@@ -32,22 +32,64 @@ import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
 import { resolveBackend, type ResolvedBackend } from '../schema/backend.js';
 import { refuseUnknownOptions, resolveDatabase, type BackendOptions } from './options.js';
 import { upgradeInPlace } from './upgrade/run.js';
-import type { SchemaVersion } from '../config/versions.js';
+import { describeKnown, type SchemaVersion } from '../config/versions.js';
+import { ENV_VARS } from '../config/settings.js';
 
-export interface InstallOrDropOptions extends BackendOptions {
-  /** Drop the package's tables (and with them their indexes) instead of installing. */
-  drop?: boolean;
+/** What one mode's run reports, before the call adds the version it worked with. */
+type Outcome = Omit<PostgresBackendReport, 'schemaVersion' | 'schemaVersionIsDefault'>;
+
+/** Builds the indexes missing from tables that already exist (install and upgrade). */
+interface IndexBuilds {
   /**
    * Build indexes missing from tables that already exist with `CREATE INDEX CONCURRENTLY`, after
    * the transaction, instead of only reporting them in `pendingIndexes`. Default false.
    */
   concurrentIndexes?: boolean;
+}
+
+/** `installPostgresBackend`: create what is missing. */
+export interface InstallOptions extends BackendOptions, IndexBuilds {}
+
+/**
+ * `upgradePostgresBackend`: move a database that holds an older AsyncMQ schema to the configured
+ * one, in place, keeping every row, then install. The version to move to must be chosen
+ * (`postgresSchemaVersion`, its variable, or the tables passed as `schema`): the default, 0.1,
+ * is no target.
+ */
+export interface UpgradeOptions extends BackendOptions, IndexBuilds {}
+
+/** `verifyPostgresBackend`: check, create or change nothing. */
+export interface VerifyOptions extends BackendOptions {}
+
+/** `dropPostgresBackend`: drop the package's tables. */
+export interface DropOptions extends BackendOptions {}
+
+/**
+ * `installOrDropPostgresBackend` installing or dropping, as the seed's entry point always did:
+ * `drop` may be any boolean here, and then nothing that creates or builds goes with it.
+ */
+export interface InstallOrDropModeOptions extends BackendOptions {
+  /** Drop the package's tables (and with them their indexes) instead of installing. */
+  drop?: boolean;
+  upgrade?: false;
+  concurrentIndexes?: false;
+  verifyOnly?: false;
+}
+
+/** `installOrDropPostgresBackend` creating, or upgrading first: never with `drop`. */
+export interface InstallModeOptions extends BackendOptions, IndexBuilds {
+  drop?: false;
   /**
    * Move a database that holds an older AsyncMQ schema to the configured one, in place, keeping
    * every row (see the README: upgrade together with deploying the AsyncMQ that needs it).
    * Without it, install refuses such a database with `ASYNCMQ_UPGRADE_REQUIRED`. Default false.
    */
   upgrade?: boolean;
+  verifyOnly?: false;
+}
+
+/** `installOrDropPostgresBackend` checking only: with nothing that changes the database. */
+export interface VerifyModeOptions extends BackendOptions {
   /**
    * Check, and create or change nothing: for an app whose drizzle-kit migrations own the tables.
    * Fails with `ASYNCMQ_SCHEMA_INCOMPLETE` when something the tables declare is missing (the
@@ -55,13 +97,31 @@ export interface InstallOrDropOptions extends BackendOptions {
    * holds another schema version. Differences AsyncMQ works with pass. Takes no lock: one
    * catalog read. Default false.
    */
-  verifyOnly?: boolean;
+  verifyOnly: true;
+  drop?: false;
+  upgrade?: false;
+  concurrentIndexes?: false;
 }
+
+/**
+ * The seed's entry point: one function for every mode, told apart by `drop`, `upgrade` and
+ * `verifyOnly`. The type admits no destructive mix (`drop` with `upgrade` or
+ * `concurrentIndexes`, `verifyOnly` with anything that changes the database); the run-time check
+ * refuses them too, for JavaScript callers. Prefer the verbs, one per mode.
+ */
+export type InstallOrDropOptions = InstallOrDropModeOptions | InstallModeOptions | VerifyModeOptions;
 
 export interface PostgresBackendReport {
   action: 'install' | 'drop' | 'verify';
   /** The namespace the tables live in. */
   namespace: string;
+  /** The AsyncMQ schema version the call worked with. */
+  schemaVersion: SchemaVersion;
+  /**
+   * True when nothing chose that version, so it is the default, 0.1 (the seed's): AsyncMQ 0.8 and
+   * later fail on its tables. Set `postgresSchemaVersion` to your AsyncMQ's.
+   */
+  schemaVersionIsDefault: boolean;
   /** What this call created, in order: `schema x`, `table x.y`, `index x.z`. */
   created: string[];
   /** What this call dropped: `table x.y` (and, in an upgrade, `constraint x.y`). */
@@ -74,26 +134,112 @@ export interface PostgresBackendReport {
   pendingIndexes: PendingIndex[];
 }
 
+export type Mode = 'install' | 'upgrade' | 'verify' | 'drop';
+
 /** The keys of InstallOrDropOptions beyond BackendOptions', for the run-time check. */
-const INSTALL_KEYS: Record<Exclude<keyof InstallOrDropOptions, keyof BackendOptions>, true> = { drop: true, concurrentIndexes: true, upgrade: true, verifyOnly: true };
+const INSTALL_OR_DROP_KEYS: Record<Exclude<keyof InstallOrDropModeOptions | keyof InstallModeOptions | keyof VerifyModeOptions, keyof BackendOptions>, true> = {
+  drop: true,
+  concurrentIndexes: true,
+  upgrade: true,
+  verifyOnly: true,
+};
 
 /** The TypeScript counterpart of AsyncMQ's `install_or_drop_postgres_backend`. */
 export async function installOrDropPostgresBackend(options: InstallOrDropOptions = {}): Promise<PostgresBackendReport> {
-  refuseUnknownOptions(options, INSTALL_KEYS);
-  const backend = resolveBackend(options);
-  if (options.verifyOnly && (options.drop || options.upgrade || options.concurrentIndexes)) {
+  refuseUnknownOptions(options, INSTALL_OR_DROP_KEYS);
+  // Read as JavaScript would pass them: the type already refuses the mixes checked here.
+  const { drop, upgrade, verifyOnly, concurrentIndexes, ...rest } = options as BackendOptions & Record<'drop' | 'upgrade' | 'verifyOnly' | 'concurrentIndexes', unknown>;
+  if (verifyOnly && (drop || upgrade || concurrentIndexes)) {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_INVALID_SETTING',
       'verifyOnly changes nothing, so it cannot go with drop, upgrade or concurrentIndexes',
       { setting: 'verifyOnly' },
     );
   }
-  return withPool(await resolveDatabase(options, backend.settings), backend, async (sql, run) => {
-    if (options.verifyOnly) return verify(sql, backend, run);
-    if (!options.drop) return install(sql, backend, run, { concurrentIndexes: options.concurrentIndexes === true, upgrade: options.upgrade === true });
+  if (drop && (upgrade || concurrentIndexes)) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_INVALID_SETTING',
+      `drop removes the tables, so it cannot go with ${upgrade ? 'upgrade' : 'concurrentIndexes'}: make one call for each ` +
+        '(dropPostgresBackend(), installPostgresBackend(), upgradePostgresBackend())',
+      { setting: 'drop' },
+    );
+  }
+  const mode: Mode = verifyOnly ? 'verify' : drop ? 'drop' : upgrade ? 'upgrade' : 'install';
+  return runBackend(mode, { ...rest, concurrentIndexes: concurrentIndexes === true }, { requireVersion: false });
+}
+
+const INDEX_BUILD_KEYS: Record<keyof IndexBuilds, true> = { concurrentIndexes: true };
+
+/** Creates what is missing: safe at every start, one catalog read when all is in place. */
+export async function installPostgresBackend(options: InstallOptions = {}): Promise<PostgresBackendReport> {
+  checkVerbOptions('installPostgresBackend', options, INDEX_BUILD_KEYS);
+  return runBackend('install', options);
+}
+
+/** Moves the tables to the configured AsyncMQ schema version, keeping every row, then installs. */
+export async function upgradePostgresBackend(options: UpgradeOptions = {}): Promise<PostgresBackendReport> {
+  checkVerbOptions('upgradePostgresBackend', options, INDEX_BUILD_KEYS);
+  return runBackend('upgrade', options);
+}
+
+/** Checks the tables, creating and locking nothing: for tables the app's migrations own. */
+export async function verifyPostgresBackend(options: VerifyOptions = {}): Promise<PostgresBackendReport> {
+  checkVerbOptions('verifyPostgresBackend', options, {});
+  return runBackend('verify', options);
+}
+
+/** Drops the package's tables, with their rows and indexes. */
+export async function dropPostgresBackend(options: DropOptions = {}): Promise<PostgresBackendReport> {
+  checkVerbOptions('dropPostgresBackend', options, {});
+  return runBackend('drop', options);
+}
+
+/** The seed's mode keys, each pointing to its verb when given to another verb. */
+const MODE_VERBS: Record<string, string> = {
+  drop: 'dropPostgresBackend()',
+  upgrade: 'upgradePostgresBackend()',
+  verifyOnly: 'verifyPostgresBackend()',
+};
+
+function checkVerbOptions(verb: string, options: object, own: Record<string, true>): void {
+  for (const key of Object.keys(options)) {
+    if (Object.hasOwn(MODE_VERBS, key) && !Object.hasOwn(own, key)) {
+      throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `option ${key} is not ${verb}'s: call ${MODE_VERBS[key]} instead`, { setting: key });
+    }
+  }
+  refuseUnknownOptions(options, own);
+}
+
+/**
+ * Every mode's run, for the verbs, the seed's entry point and the command. `remedies` words the
+ * advice for another schema version in the caller's terms; `requireVersion` refuses an upgrade
+ * whose target nobody chose (the seed's entry point keeps accepting it, as it always has).
+ */
+export async function runBackend(
+  mode: Mode,
+  options: BackendOptions & IndexBuilds,
+  { remedies = API_REMEDIES, requireVersion = true }: { remedies?: Remedies; requireVersion?: boolean } = {},
+): Promise<PostgresBackendReport> {
+  const backend = resolveBackend(options);
+  if (mode === 'upgrade' && requireVersion && backend.versionIsDefault) {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_USAGE',
+      `an upgrade needs the AsyncMQ schema version to move to, and none was chosen: set postgresSchemaVersion (in settings, ` +
+        `${ENV_VARS.postgresSchemaVersion}, or the tables passed as schema) to your AsyncMQ's: ${describeKnown()}`,
+      { setting: 'postgresSchemaVersion' },
+    );
+  }
+  const version = { schemaVersion: backend.version, schemaVersionIsDefault: backend.versionIsDefault };
+  const report = await withPool(await resolveDatabase(options, backend.settings), backend, async (sql, run) => {
+    if (mode === 'verify') return verify(sql, backend, run, remedies);
+    if (mode !== 'drop') {
+      return install(sql, backend, run, { concurrentIndexes: options.concurrentIndexes === true, upgrade: mode === 'upgrade', remedies });
+    }
     const { namespace, dropped, kept } = await drop(sql, backend, run);
-    return { action: 'drop', namespace, created: [], dropped, pendingIndexes: [], ...(kept.length ? { kept } : {}) };
+    return { action: 'drop' as const, namespace, created: [], dropped, pendingIndexes: [], ...(kept.length ? { kept } : {}) };
   });
+  const { action, namespace, ...rest } = report;
+  return { action, namespace, ...version, ...rest };
 }
 
 /**
@@ -101,14 +247,14 @@ export async function installOrDropPostgresBackend(options: InstallOrDropOptions
  * create is reported as missing instead, since whoever owns the tables (the app's migrations)
  * must create it.
  */
-async function verify(sql: Link, backend: ResolvedBackend, run: Step): Promise<PostgresBackendReport> {
+async function verify(sql: Link, backend: ResolvedBackend, run: Step, remedies: Remedies): Promise<Outcome> {
   const { shapes } = backend;
   const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
   const namespace = namespaceOf(state);
   const statuses = compareCatalog(shapes, state);
   if (statuses.some((t) => t.status === 'different')) {
     const match = detectVersion(backend, state);
-    refuseOtherVersion(verdictFor(backend.version, statuses, match), backend.version, match, state.namespace);
+    refuseOtherVersion(verdictFor(backend.version, statuses, match), backend.version, match, state.namespace, remedies);
   }
   refuseUnusable(statuses.filter((t) => t.status === 'different'), state, 'install');
   const missing = [
@@ -134,8 +280,8 @@ export async function install(
   sql: Link,
   backend: ResolvedBackend,
   run: Step,
-  options: { concurrentIndexes: boolean; upgrade: boolean },
-): Promise<PostgresBackendReport> {
+  options: { concurrentIndexes: boolean; upgrade: boolean; remedies?: Remedies },
+): Promise<Outcome> {
   const { shapes } = backend;
   // The restart's case: the tables exactly in shape, told by one read of the configured tables.
   const check = await run('reading the catalog', () => readCatalog(sql, shapes, { detail: 'check' }));
@@ -161,7 +307,7 @@ export async function install(
       upgradedFrom = verdict.from;
       before = await read(false);
       statuses = compareCatalog(shapes, before);
-    } else refuseOtherVersion(verdict, backend.version, match, before.namespace);
+    } else refuseOtherVersion(verdict, backend.version, match, before.namespace, options.remedies);
   }
   if (somethingToCreate(statuses) && (!first || upgradedFrom)) {
     before = await read(true);

@@ -6,7 +6,7 @@
  */
 import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type TableStatus } from '../catalog/compare.js';
 import { inNamespace, planConcurrentIndex } from '../schema/ddl.js';
-import { detectVersion, readBackendCatalog, verdictFor, type Verdict, type VersionMatch } from '../catalog/detect.js';
+import { API_REMEDIES, detectVersion, readBackendCatalog, verdictFor, type Remedies, type Verdict, type VersionMatch } from '../catalog/detect.js';
 import type { Impact } from '../catalog/drift.js';
 import { withPool } from '../connection/call.js';
 import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from '../catalog/privileges.js';
@@ -19,8 +19,13 @@ export interface SchemaVersionStatus extends VersionMatch {
   /** The configured version (`postgresSchemaVersion`). */
   configured: SchemaVersion;
   /**
+   * True when nothing chose the configured version, so it is the default, 0.1 (the seed's):
+   * AsyncMQ 0.8 and later fail on its tables. Set `postgresSchemaVersion` to your AsyncMQ's.
+   */
+  isDefault: boolean;
+  /**
    * For the configured version: `compatible` (install completes it, nothing in the way); `upgrade-required` (`from` the version held, fixed by
-   * `asyncmq-postgres upgrade`); `newer` (the database holds a newer version, with no downgrade);
+   * the upgrade); `newer` (the database holds a newer version, with no downgrade);
    * `mixed`; or `other-shape` (tables of no known version stand in the way).
    */
   verdict: 'compatible' | 'upgrade-required' | 'newer' | 'mixed' | 'other-shape';
@@ -69,7 +74,12 @@ const isProblem = (item: ItemStatus) => item.status === 'missing' || item.status
 /** The keys of InspectOptions beyond BackendOptions', for the run-time check. */
 const STATUS_KEYS: Record<Exclude<keyof InspectOptions, keyof BackendOptions>, true> = { role: true };
 
-export async function inspectPostgresBackend(options: InspectOptions = {}): Promise<PostgresBackendStatus> {
+export function inspectPostgresBackend(options: InspectOptions = {}): Promise<PostgresBackendStatus> {
+  return inspect(options);
+}
+
+/** The status, its advice for another schema version worded by `remedies` (the command's, or the API's). */
+export async function inspect(options: InspectOptions, remedies: Remedies = API_REMEDIES): Promise<PostgresBackendStatus> {
   refuseUnknownOptions(options, STATUS_KEYS);
   const { role, ...rest } = options;
   const checked = role === undefined ? undefined : checkRoleName(role);
@@ -84,7 +94,7 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
   const verdict = verdictFor(backend.version, statuses, match);
   const fixes = missingIndexes(inNamespace(backend.shapes, state.namespace ?? undefined), statuses);
   // A table of another AsyncMQ version is moved by the upgrade (or not at all), not by hand.
-  const versionAdvice = adviceFor(verdict, backend.version);
+  const versionAdvice = adviceFor(verdict, backend.version, remedies);
   const tables = statuses.map((status) => ({
     ...status,
     items: versionAdvice && status.status === 'different' ? status.items.map((i) => (isBreaking(i) ? { ...i, advice: versionAdvice } : i)) : status.items,
@@ -102,6 +112,7 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
     indexes: backend.names.postgresIndexes,
     schemaVersion: {
       configured: backend.version,
+      isDefault: backend.versionIsDefault,
       ...match,
       verdict: VERDICTS[verdict.kind],
       ...(verdict.kind === 'upgrade' ? { from: verdict.from } : {}),
@@ -113,8 +124,22 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
 
 const VERDICTS = { ok: 'compatible', upgrade: 'upgrade-required', newer: 'newer', mixed: 'mixed', unknown: 'other-shape' } as const;
 
-function adviceFor(verdict: Verdict, version: SchemaVersion): string | undefined {
-  if (verdict.kind === 'upgrade') return `this is AsyncMQ ${verdict.from}'s shape; \`asyncmq-postgres upgrade\` moves it to ${version}'s, keeping every row`;
-  if (verdict.kind === 'newer') return `this is AsyncMQ ${verdict.held}'s shape, newer than the configured ${version}; configure ${verdict.held} (there is no downgrade)`;
+function adviceFor(verdict: Verdict, version: SchemaVersion, remedies: Remedies): string | undefined {
+  if (verdict.kind === 'upgrade') return `this is AsyncMQ ${verdict.from}'s shape; ${remedies.upgrade(version)} moves it to ${version}'s, keeping every row`;
+  if (verdict.kind === 'newer') {
+    return `this is AsyncMQ ${verdict.held}'s shape, newer than the configured ${version}; configure ${verdict.held} (${remedies.configure(verdict.held)}; there is no downgrade)`;
+  }
   return undefined;
+}
+
+/**
+ * Which AsyncMQ schema the database holds, told from one catalog read (no lock, no privileges
+ * read): for the command that must name it before it refuses, an upgrade with no target.
+ */
+export async function readHeldVersion(options: BackendOptions): Promise<{ namespace: string | null; match: VersionMatch }> {
+  const backend = resolveBackend(options);
+  const state = await withPool(await resolveDatabase(options, backend.settings), backend, (sql, run) =>
+    run('reading the catalog', () => readBackendCatalog(sql, backend)),
+  );
+  return { namespace: state.namespace, match: detectVersion(backend, state) };
 }

@@ -14,6 +14,7 @@ import {
   PAUSED_QUEUES_TABLE_NAME,
   lockTimeoutOf,
   pickNames,
+  relabel,
   resolveNames,
   resolveSettings,
   type AsyncmqNames,
@@ -57,6 +58,11 @@ export interface ResolvedBackend {
   names: ResolvedNames;
   /** The configured schema version. */
   version: SchemaVersion;
+  /**
+   * True when nothing chose the version (no setting, variable or tables), so it is the seed's
+   * 0.1: what a first-time user gets without knowing it, and no target for an upgrade.
+   */
+  versionIsDefault: boolean;
   /** The configured version's tables. */
   shapes: TableShape[];
   lockTimeoutMs: number;
@@ -91,9 +97,34 @@ function shapesFor(names: ResolvedNames): TableShape[] {
   return shapes;
 }
 
-export function resolveBackend(options: TableSelection = {}): ResolvedBackend {
+/**
+ * How a call's errors name what the user gave: each setting (the default names one the call's
+ * `settings` hold as `settings.<key>`, and leaves the others to `describeSetting`, which names
+ * the variable too), and the tables passed as `schema`. The CLI names its flags and config file.
+ */
+export interface SettingLabels {
+  setting(key: keyof AsyncmqSettings): string | undefined;
+  tables: string;
+}
+
+function callLabels(options: TableSelection): SettingLabels {
+  return {
+    setting: (key) => (options.settings?.[key] !== undefined ? `settings.${key}` : undefined),
+    tables: 'the tables passed as schema',
+  };
+}
+
+export function resolveBackend(options: TableSelection = {}, labels: SettingLabels = callLabels(options)): ResolvedBackend {
+  try {
+    return resolve(options, labels);
+  } catch (error) {
+    throw relabel(error, labels.setting);
+  }
+}
+
+function resolve(options: TableSelection, labels: SettingLabels): ResolvedBackend {
   const settings = resolveSettings(options.settings, options.env ?? process.env);
-  const names = options.schema ? namesOfSchema(options.schema, settings, options.settings ?? {}) : resolveNames(pickNames(settings));
+  const names = options.schema ? namesOfSchema(options.schema, settings, labels) : resolveNames(pickNames(settings));
   const shapes = shapesFor(names);
   // Built on demand: a no-op install, the common case, needs only the configured version.
   const shapesOf = (version: SchemaVersion) => {
@@ -108,6 +139,7 @@ export function resolveBackend(options: TableSelection = {}): ResolvedBackend {
     settings,
     names,
     version: names.postgresSchemaVersion,
+    versionIsDefault: options.schema === undefined && settings.postgresSchemaVersion === undefined,
     shapes,
     lockTimeoutMs: lockTimeoutOf(settings),
     shapesOf,
@@ -127,9 +159,9 @@ export function resolveBackend(options: TableSelection = {}): ResolvedBackend {
  * settings, and against the factory: tables it would not make the same way are refused, since
  * install would create what the app's migrations do not.
  */
-function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, given: AsyncmqSettings): ResolvedNames {
+function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, labels: SettingLabels): ResolvedNames {
   const invalid = (why: string) =>
-    new AsyncmqPostgresError('ASYNCMQ_INVALID_SETTING', `schema ${why}`, { setting: 'schema' });
+    new AsyncmqPostgresError('ASYNCMQ_INVALID_SETTING', `${labels.tables} ${why}`, { setting: 'schema' });
   const set = schema as unknown as Record<string, unknown>;
   const table = (key: keyof AsyncmqSchemaTables) => tablesOf({ [key]: set[key] })[0];
   const jobs = table('jobs');
@@ -146,7 +178,11 @@ function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, g
     postgresCancelledJobsTableName: getTableConfig(cancelledJobs).name,
     ...(heartbeat ? { postgresWorkersHeartbeatTableName: getTableConfig(heartbeat).name } : {}),
     ...(jobsShape.schema ? { postgresSchema: jobsShape.schema } : {}),
-    postgresIndexes: jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_dequeue`) ? 'queue' : 'seed',
+    postgresIndexes: jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_by_status`)
+      ? 'asyncmq-0.9'
+      : jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_dequeue`)
+        ? 'queue'
+        : 'seed',
     postgresSchemaVersion: table('pausedQueues')
       ? '0.9'
       : !heartbeat
@@ -168,10 +204,10 @@ function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, g
           ? (value === 'public' ? undefined : value) === ours
           : value === ours;
     if (!same) {
-      const source = given[key] !== undefined ? `settings.${key}` : ENV_VARS[key];
+      const source = labels.setting(key) ?? ENV_VARS[key];
       throw new AsyncmqPostgresError(
         'ASYNCMQ_INVALID_SETTING',
-        `${source} is ${JSON.stringify(value)}, but the tables passed as schema have ${ours === undefined ? 'none' : JSON.stringify(ours)}; ` +
+        `${source} is ${JSON.stringify(value)}, but ${labels.tables} have ${ours === undefined ? 'none' : JSON.stringify(ours)}; ` +
           'the tables decide: remove the setting, or build the tables with it (createAsyncmqSchema)',
         { setting: key },
       );
@@ -184,7 +220,7 @@ function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, g
   const actual = byName(describeTables(schema, names.postgresSchema));
   if (actual !== expected) {
     throw invalid(
-      `holds tables that createAsyncmqSchema(${JSON.stringify(fromTables)}) would not make (changed or hand-written tables); ` +
+      `hold tables that createAsyncmqSchema(${JSON.stringify(fromTables)}) would not make (changed or hand-written tables); ` +
         'pass the tables the factory returned',
     );
   }
