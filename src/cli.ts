@@ -281,7 +281,7 @@ export async function main(args: string[], io: Io): Promise<number> {
 function describeReport(report: PostgresBackendReport): string {
   const { namespace, created, pendingIndexes } = report;
   if (report.action === 'drop') {
-    const kept = report.kept?.length ? `\nKept, being shared: ${report.kept.join(', ')}.` : '';
+    const kept = report.kept?.length ? `\nKept, since another jobs table may use them: ${report.kept.join(', ')}.` : '';
     return `${report.dropped.length ? `Dropped in ${namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${namespace}.`}${kept}\n`;
   }
   const upgraded = report.upgradedFrom

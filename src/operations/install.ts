@@ -66,7 +66,11 @@ export interface PostgresBackendReport {
   created: string[];
   /** What this call dropped: `table x.y` (and, in an upgrade, `constraint x.y`). */
   dropped: string[];
-  /** Drop only: tables left in place because they are shared (`table x.asyncmq_paused_queues`). */
+  /**
+   * Drop only: the name set's tables left in place, each with the reason, because another jobs
+   * table remains in the namespace and its AsyncMQ may use them
+   * (`table x.asyncmq_paused_queues (still used by x.other_jobs: AsyncMQ fixes its name)`).
+   */
   kept?: string[];
   /** The schema version this call upgraded the database from, if it did. */
   upgradedFrom?: SchemaVersion;
