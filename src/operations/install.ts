@@ -193,7 +193,7 @@ export async function install(
   // concurrently or reported, never built under a lock that stops the queue's writers.
   let pendingIndexes = missingIndexes(shapes, compareCatalog(shapes, state)).map((m) => pendingIndex(m, 'not-requested'));
   if (options.concurrentIndexes && pendingIndexes.length > 0) {
-    const outcome = await buildConcurrently(sql, run, shapes, namespace);
+    const outcome = await buildConcurrently(sql, run, shapes, namespace, backend.lockTimeoutMs);
     created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));
     pendingIndexes = outcome.left;
   }
