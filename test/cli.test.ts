@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { main } from '../src/cli.js';
 import { lockKey } from '../src/operations/locking.js';
 import { createDatabase } from './support/db.js';
-import { seedInstallSql } from './support/seed.js';
+import { asyncmqInstallSql, seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
 import { until } from './support/wait.js';
 
@@ -174,6 +174,25 @@ test('install while another session builds the same indexes: waits for it, and e
     builder.release();
   }
   assert.equal((await run(['status'], env)).code, 0);
+});
+
+test('16 upgrades at once, with the index profile of AsyncMQ 0.9: every one exits 0, and only the one that did the work says it upgraded', async () => {
+  const db = await createDatabase();
+  await db.sql.unsafe(asyncmqInstallSql('0.1'));
+  await db.sql`insert into asyncmq_jobs (queue_name, job_id, data, status) select 'q' || (g % 4), 'j' || g, '{}', 'waiting' from generate_series(1, 20000) g`;
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  const runs = await Promise.all(Array.from({ length: 16 }, () => run(['upgrade', '--schema-version', '0.9', '--indexes', 'asyncmq-0.9', '--lock-timeout', '600000'], env)));
+  for (const result of runs) assert.deepEqual([result.code, result.stderr], [0, ''], result.stdout);
+  const upgraded = runs.filter((r) => /^Upgraded public from AsyncMQ 0\.1's schema/m.test(r.stdout));
+  assert.equal(upgraded.length, 1, runs.map((r) => r.stdout).join('---\n'));
+  for (const result of runs.filter((r) => !upgraded.includes(r))) {
+    assert.match(
+      result.stdout,
+      /^(Found public upgraded from AsyncMQ 0\.[12]'s schema by another session, which this call waited for; this call changed nothing of it\.\n)?(Nothing to do: every table and index is in place in public\.|Created: index public\.idx_[a-z_]+(, index public\.idx_[a-z_]+)*\.)\n$/,
+    );
+  }
+  const status = await run(['status', '--schema-version', '0.9', '--indexes', 'asyncmq-0.9'], env);
+  assert.equal(status.code, 0, status.stdout);
 });
 
 test('drop needs --yes: without it, exit 2 and nothing dropped; with it, dropped', async () => {

@@ -72,8 +72,14 @@ export interface PostgresBackendReport {
    * (`table x.asyncmq_paused_queues (still used by x.other_jobs: AsyncMQ fixes its name)`).
    */
   kept?: string[];
-  /** The schema version this call upgraded the database from, if it did. */
+  /** The schema version this call upgraded the database from, if this call did (some of) the upgrade's work. */
   upgradedFrom?: SchemaVersion;
+  /**
+   * The schema version the database held when this call began, when another session's upgrade
+   * did all the work while this call waited for it (concurrent upgraders, one per replica): this
+   * call changed nothing of it, and the database is upgraded.
+   */
+  foundUpgradedFrom?: SchemaVersion;
   /** Indexes missing from existing tables, not built by this call. */
   pendingIndexes: PendingIndex[];
 }
@@ -154,6 +160,7 @@ export async function install(
   const created: string[] = [];
   const dropped: string[] = [];
   let upgradedFrom: SchemaVersion | undefined;
+  let foundUpgradedFrom: SchemaVersion | undefined;
   if (statuses.some((t) => t.status === 'different')) {
     // Another shape: first tell whether it is another AsyncMQ version, to say so, or upgrade it.
     const match = detectVersion(backend, before);
@@ -162,12 +169,14 @@ export async function install(
       const outcome = await upgradeInPlace(sql, backend, run, namespace, verdict.from);
       created.push(...outcome.created);
       dropped.push(...outcome.dropped);
-      upgradedFrom = verdict.from;
+      // Only the call that made changes says it upgraded; one that found the work done changed nothing.
+      if (outcome.created.length + outcome.dropped.length > 0) upgradedFrom = verdict.from;
+      else foundUpgradedFrom = verdict.from;
       before = await read(false);
       statuses = compareCatalog(shapes, before);
     } else refuseOtherVersion(verdict, backend.version, match, before.namespace);
   }
-  if (somethingToCreate(statuses) && (!first || upgradedFrom)) {
+  if (somethingToCreate(statuses) && (!first || upgradedFrom || foundUpgradedFrom)) {
     before = await read(true);
     statuses = compareCatalog(shapes, before);
   }
@@ -197,5 +206,13 @@ export async function install(
     created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));
     pendingIndexes = outcome.left;
   }
-  return { action: 'install', namespace, created, dropped, pendingIndexes, ...(upgradedFrom ? { upgradedFrom } : {}) };
+  return {
+    action: 'install',
+    namespace,
+    created,
+    dropped,
+    pendingIndexes,
+    ...(upgradedFrom ? { upgradedFrom } : {}),
+    ...(foundUpgradedFrom ? { foundUpgradedFrom } : {}),
+  };
 }
