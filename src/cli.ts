@@ -293,12 +293,15 @@ function noTarget(why: string, example: string): AsyncmqPostgresError {
 function describeReport(report: PostgresBackendReport, run: Invocation): string {
   const { namespace, created, pendingIndexes } = report;
   if (report.action === 'drop') {
-    const kept = report.kept?.length ? `\nKept, being shared: ${report.kept.join(', ')}.` : '';
+    const kept = report.kept?.length ? `\nKept, since another jobs table may use them: ${report.kept.join(', ')}.` : '';
     return `${report.dropped.length ? `Dropped in ${namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${namespace}.`}${kept}\n`;
   }
+  // Only the call that did the upgrade's work says "Upgraded"; a concurrent one that waited for it says whose it was.
   const upgraded = report.upgradedFrom
     ? `Upgraded ${namespace} from AsyncMQ ${report.upgradedFrom}'s schema, keeping every row${report.dropped.length ? `; replaced: ${report.dropped.join(', ')}` : ''}.\n`
-    : '';
+    : report.foundUpgradedFrom
+      ? `Found ${namespace} upgraded from AsyncMQ ${report.foundUpgradedFrom}'s schema by another session, which this call waited for; this call changed nothing of it.\n`
+      : '';
   const createdLine = `Created: ${created.join(', ')}.`;
   if (pendingIndexes.length === 0) return `${upgraded}${created.length ? createdLine : `Nothing to do: every table and index is in place in ${namespace}.`}\n`;
 

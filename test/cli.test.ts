@@ -9,9 +9,10 @@ import { main } from '../src/cli.js';
 import { installPostgresBackend } from '../src/index.js';
 import { lockKey } from '../src/operations/locking.js';
 import { createDatabase } from './support/db.js';
-import { seedInstallSql } from './support/seed.js';
+import { asyncmqInstallSql, seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, rows } from './support/versions.js';
+import { until } from './support/wait.js';
 
 async function run(args: string[], env: Record<string, string | undefined> = {}, cwd?: string) {
   let stdout = '';
@@ -136,12 +137,12 @@ test('install on a populated table missing an index: builds it concurrently, or 
     ['idx_asyncmq_jobs_delay_until', 'not-requested'],
   ]);
 
-  // Another session holds the namespace's index-build lock: install leaves the work to it, and
-  // says so, with exit 1.
+  // Another session holds the namespace's index-build lock all along: install waits for it, as
+  // long as the lock timeout, then leaves the work to it, and says so, with exit 1.
   const holder = await db.sql.reserve();
   try {
     await holder`select pg_advisory_lock(${lockKey('public', 'index-build')}::bigint)`;
-    const elsewhere = await run(['install'], env);
+    const elsewhere = await run(['install', '--lock-timeout', '300'], env);
     assert.equal(elsewhere.code, 1);
     assert.match(elsewhere.stdout, /^AsyncMQ schema 0\.1 .*\nNot complete: 2 indexes still missing in public: .*\nAnother session is building indexes in public; left to it: idx_asyncmq_jobs_status, idx_asyncmq_jobs_delay_until\. Run install again once it has finished\.\n$/);
     await holder`select pg_advisory_unlock(${lockKey('public', 'index-build')}::bigint)`;
@@ -154,6 +155,53 @@ test('install on a populated table missing an index: builds it concurrently, or 
   assert.equal((await run(['status'], env)).code, 0);
   // --concurrently, the former spelling of the default, is still accepted.
   assert.deepEqual(await run(['install', '--concurrently'], env), { code: 0, stdout: `${DEFAULT_NOTE}Nothing to do: every table and index is in place in public.\n`, stderr: '' });
+});
+
+test('install while another session builds the same indexes: waits for it, and exits 0 once that session has built them', async () => {
+  const db = await createDatabase();
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  assert.equal((await run(['install'], env)).code, 0);
+  await db.sql`insert into asyncmq_jobs (queue_name, job_id, data, status) select 'q', 'j' || g, '{}', 'waiting' from generate_series(1, 1000) g`;
+  await db.sql`drop index idx_asyncmq_jobs_status`;
+  const builder = await db.sql.reserve();
+  try {
+    await builder`select pg_advisory_lock(${lockKey('public', 'index-build')}::bigint)`;
+    // A generous lock timeout: the install must still be waiting when the builder is done.
+    let settled = false;
+    const install = run(['install', '--lock-timeout', '600000'], env).finally(() => (settled = true));
+    // The install has found the lock taken (its session's last statement tried it) before the builder builds.
+    await until(async () => {
+      const [{ n }] = (await db.sql`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and query ilike '%pg_try_advisory_lock%' and query not ilike '%pg_stat_activity%'`) as unknown as [{ n: number }];
+      return n > 0 || settled;
+    }, 'the install tries the index build lock');
+    assert.equal(settled, false, `the install waits for the session building: ${JSON.stringify(settled && (await install))}`);
+    await builder`create index concurrently idx_asyncmq_jobs_status on asyncmq_jobs using btree (status)`;
+    await builder`select pg_advisory_unlock(${lockKey('public', 'index-build')}::bigint)`;
+    assert.deepEqual(await install, { code: 0, stdout: `${DEFAULT_NOTE}Nothing to do: every table and index is in place in public.\n`, stderr: '' });
+  } finally {
+    builder.release();
+  }
+  assert.equal((await run(['status'], env)).code, 0);
+});
+
+test('16 upgrades at once, with the index profile of AsyncMQ 0.9: every one exits 0, and only the one that did the work says it upgraded', async () => {
+  const db = await createDatabase();
+  await db.sql.unsafe(asyncmqInstallSql('0.1'));
+  await db.sql`insert into asyncmq_jobs (queue_name, job_id, data, status) select 'q' || (g % 4), 'j' || g, '{}', 'waiting' from generate_series(1, 20000) g`;
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  const runs = await Promise.all(Array.from({ length: 16 }, () => run(['upgrade', '--schema-version', '0.9', '--indexes', 'asyncmq-0.9', '--lock-timeout', '600000'], env)));
+  for (const result of runs) assert.deepEqual([result.code, result.stderr], [0, ''], result.stdout);
+  const upgraded = runs.filter((r) => /^Upgraded public from AsyncMQ 0\.1's schema/m.test(r.stdout));
+  assert.equal(upgraded.length, 1, runs.map((r) => r.stdout).join('---\n'));
+  for (const result of runs.filter((r) => !upgraded.includes(r))) {
+    assert.match(
+      result.stdout,
+      /^AsyncMQ schema 0\.9 \(AsyncMQ 0\.9\.x\), from --schema-version\.\n(Found public upgraded from AsyncMQ 0\.[12]'s schema by another session, which this call waited for; this call changed nothing of it\.\n)?(Nothing to do: every table and index is in place in public\.|Created: index public\.idx_[a-z_]+(, index public\.idx_[a-z_]+)*\.)\n$/,
+    );
+  }
+  const status = await run(['status', '--schema-version', '0.9', '--indexes', 'asyncmq-0.9'], env);
+  assert.equal(status.code, 0, status.stdout);
 });
 
 test('drop needs --yes: without it, exit 2 and nothing dropped; with it, dropped', async () => {

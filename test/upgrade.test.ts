@@ -8,8 +8,10 @@ import { inspectPostgresBackend, installOrDropPostgresBackend } from '../src/ind
 import { lockKey } from '../src/operations/locking.js';
 import { SCHEMA_VERSIONS } from '../src/config/versions.js';
 import type { TestDatabase } from './support/db.js';
+import { asyncmqInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, at, failure, fill, reference, rows } from './support/versions.js';
+import { until } from './support/wait.js';
 
 const PAIRS = SCHEMA_VERSIONS.flatMap((from, i) => SCHEMA_VERSIONS.slice(i + 1).map((to) => [from, to] as const));
 
@@ -61,6 +63,14 @@ test('16 upgraders at once: all succeed, the database ends at the newer version,
   for (const [table, kept] of Object.entries(before)) assert.deepEqual(after[table], kept, table);
   const upgraded = results.filter((r) => r.status === 'fulfilled' && r.value.dropped.length > 0);
   assert.equal(upgraded.length, 1, 'exactly one upgrader swapped the key');
+  // One upgrader at a time does the whole upgrade: only that one reports it; those that waited
+  // for it report it as another session's.
+  const reports = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  assert.deepEqual(reports.filter((r) => r.upgradedFrom !== undefined).map((r) => [r.upgradedFrom, r.dropped]), [['0.1', ['constraint public.asyncmq_jobs_job_id_key']]]);
+  for (const report of reports.filter((r) => r.upgradedFrom === undefined)) {
+    assert.deepEqual([report.created, report.dropped], [[], []]);
+    assert.ok(report.foundUpgradedFrom === undefined || report.foundUpgradedFrom === '0.1' || report.foundUpgradedFrom === '0.2', JSON.stringify(report));
+  }
 });
 
 test('an upgrade beside an open transaction that wrote to the jobs table waits for it, and blocks no other writer meanwhile', async () => {
@@ -162,7 +172,7 @@ test('an upgrade killed at each stage fails with ASYNCMQ_CONNECTION_FAILED, leav
     await reader`begin`;
     await reader`select count(*) from asyncmq_jobs`;
     const killed = failure(installOrDropPostgresBackend({ connectionString: other.url, ...at('0.8'), upgrade: true }));
-    await terminateWhenWaiting(other, 'ALTER TABLE%ADD CONSTRAINT%');
+    await terminateWhenWaiting(other, 'LOCK TABLE%');
     assert.equal((await killed).code, 'ASYNCMQ_CONNECTION_FAILED');
     await reader`rollback`;
   } finally {
@@ -227,3 +237,139 @@ test('refusals, touching nothing: a newer schema, the default version on a 0.9 d
   assert.deepEqual(await snapshot(mixed.sql), await reference('0.9'));
 });
 
+
+test("an index or constraint under the new key's name that is not the key: refused before anything changes, with the statement that clears the way", async () => {
+  const key = 'asyncmq_jobs_queue_name_job_id_key';
+  const needed = 'UNIQUE USING btree (queue_name, job_id)';
+  // What holds the name, what status shows of it, and the statement the refusal must give.
+  const holders: { sql: string; found: string; clear: string }[] = [
+    // The report's case: unique, but on other columns; attached, it let duplicates in and broke AsyncMQ 0.9's ON CONFLICT.
+    { sql: `create unique index ${key} on asyncmq_jobs (job_id, status)`, found: 'UNIQUE USING btree (job_id, status)', clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"` },
+    { sql: `create index ${key} on asyncmq_jobs (queue_name, job_id)`, found: 'USING btree (queue_name, job_id)', clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"` },
+    { sql: `create unique index ${key} on asyncmq_jobs (queue_name, job_id) where status = 'waiting'`, found: "UNIQUE USING btree (queue_name, job_id) WHERE (status = 'waiting'::text)", clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"` },
+    {
+      sql: `create unique index ${key} on asyncmq_jobs (job_id, status); update pg_index set indisvalid = false where indexrelid = '${key}'::regclass`,
+      found: 'the INVALID index UNIQUE USING btree (job_id, status)',
+      clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"`,
+    },
+    { sql: `create unique index ${key} on asyncmq_jobs (queue_name text_pattern_ops, job_id)`, found: 'UNIQUE USING btree (queue_name text_pattern_ops, job_id)', clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"` },
+    { sql: `create unique index ${key} on asyncmq_jobs (queue_name, job_id) nulls not distinct`, found: 'UNIQUE USING btree (queue_name, job_id) NULLS NOT DISTINCT', clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"` },
+    { sql: `alter table asyncmq_jobs add constraint ${key} unique (job_id, status)`, found: 'UNIQUE (job_id, status)', clear: `ALTER TABLE "public"."asyncmq_jobs" DROP CONSTRAINT "${key}"` },
+    { sql: `create unique index ${key} on asyncmq_cancelled_jobs (queue_name, job_id)`, found: 'the index public.asyncmq_jobs_queue_name_job_id_key of table asyncmq_cancelled_jobs', clear: `DROP INDEX CONCURRENTLY IF EXISTS "public"."${key}"` },
+  ];
+  // One database, made AsyncMQ 0.1's again for each holder.
+  const db = await asyncmqDatabase('0.1');
+  for (const holder of holders) {
+    await db.sql.unsafe(`drop table if exists ${Object.keys((await snapshot(db.sql)).tables).join(', ') || 'asyncmq_jobs'}; ${asyncmqInstallSql('0.1')}`);
+    await fill(db, '0.1');
+    await db.sql.unsafe(holder.sql);
+    const before = await snapshot(db.sql);
+    const beforeRows = await rows(db);
+    for (let run = 0; run < 2; run++) {
+      const error = await failure(installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true }));
+      assert.equal(error.code, 'ASYNCMQ_NAME_CONFLICT', `${holder.sql}: ${error.message}`);
+      assert.ok(error.message.includes(key), error.message);
+      assert.ok(error.message.includes(holder.found), `${holder.sql}: ${error.message}`);
+      assert.ok(error.message.includes(needed), `${holder.sql}: ${error.message}`);
+      assert.ok(error.message.includes(`${holder.clear};`), `${holder.sql}: ${error.message}`);
+      assert.ok(error.message.includes('nothing was changed'), error.message);
+      assert.deepEqual(await snapshot(db.sql), before, `${holder.sql}: nothing changed, not even the 0.2 step's table`);
+      assert.deepEqual(await rows(db), beforeRows);
+    }
+    // The printed statement, run as printed, clears the way.
+    await db.sql.unsafe(holder.clear);
+    const report = await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9'), upgrade: true });
+    assert.equal(report.upgradedFrom, '0.1');
+    await db.sql.unsafe(`truncate asyncmq_jobs; insert into asyncmq_jobs (queue_name, job_id, data, status) values ('a', 'j', '{}', 'waiting'), ('b', 'j', '{}', 'waiting')`);
+    const changed = await db.sql`select pg_get_constraintdef(oid) as def from pg_constraint where conrelid = 'asyncmq_jobs'::regclass and contype = 'u'`;
+    assert.deepEqual(changed.map((c) => c.def), ['UNIQUE (queue_name, job_id)'], holder.sql);
+  }
+});
+
+/** Sessions of this database waiting for the jobs table's ACCESS EXCLUSIVE lock: the key swap's tries. */
+async function swapWaiters(db: TestDatabase): Promise<number> {
+  const [{ n }] = (await db.sql`select count(*)::int as n from pg_locks l join pg_database d on d.oid = l.database
+    where d.datname = current_database() and l.relation = 'asyncmq_jobs'::regclass and l.mode = 'AccessExclusiveLock' and not l.granted`) as unknown as [{ n: number }];
+  return n;
+}
+
+test('the key swap beside an idle reader: tries that give way, so writers go on meanwhile, one upgrader at a time, and done once the reader ends', async () => {
+  const db = await asyncmqDatabase('0.2');
+  await fill(db, '0.2');
+  // The key's index built (as the upgrade's first part leaves it), so what follows is the swap alone.
+  await db.sql.unsafe('create unique index concurrently asyncmq_jobs_queue_name_job_id_key on asyncmq_jobs (queue_name, job_id)');
+  const events: string[] = [];
+  const reader = await db.sql.reserve();
+  const writer = await db.sql.reserve();
+  try {
+    // Only a read, then idle in its transaction: its ACCESS SHARE lock stays until it ends.
+    await reader`begin`;
+    await reader`select count(*) from asyncmq_jobs`;
+    // Replicas upgrading at once. The budget is generous, so that however slow the machine,
+    // they are still trying when the writer writes.
+    const upgraders = Array.from({ length: 3 }, () =>
+      installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchemaVersion: '0.8', postgresLockTimeout: 600_000 }, upgrade: true }).then(
+        (report) => {
+          events.push('an upgrade done');
+          return report;
+        },
+      ),
+    );
+    let most = 0;
+    const waiting = async () => {
+      const n = await swapWaiters(db);
+      most = Math.max(most, n);
+      return n > 0;
+    };
+    await until(waiting, "an upgrader's try waits for the jobs table's lock");
+    // A writer comes while the swap is being tried. Its lock_timeout bounds a hang only: behind
+    // an ALTER that waits for the reader, it would wait until the reader ends.
+    await writer`set lock_timeout = '60s'`;
+    await writer`insert into asyncmq_jobs (queue_name, job_id, data) values ('q9', 'during-swap', '{}')`;
+    events.push('writer committed');
+    // The upgrade is still being tried: another try waits again.
+    await until(waiting, 'the swap is tried again');
+    assert.deepEqual(events, ['writer committed']);
+    assert.equal(most, 1, 'one upgrader tries the swap at a time');
+    await reader`commit`;
+    events.push('reader ended');
+    const reports = await Promise.all(upgraders);
+    assert.deepEqual(events, ['writer committed', 'reader ended', 'an upgrade done', 'an upgrade done', 'an upgrade done']);
+    // One did the swap; the others found it done by that one, and say so.
+    const said = reports.map((r) => (r.upgradedFrom ? `upgraded from ${r.upgradedFrom}` : `found upgraded from ${r.foundUpgradedFrom}`)).sort();
+    assert.deepEqual(said, ['found upgraded from 0.2', 'found upgraded from 0.2', 'upgraded from 0.2']);
+  } finally {
+    reader.release();
+    writer.release();
+  }
+  assert.deepEqual(await snapshot(db.sql), await reference('0.8'));
+  assert.equal((await db.sql`select count(*)::int as n from asyncmq_jobs`)[0]!.n, 51);
+});
+
+test('the key swap that cannot have its lock within the lock timeout: ASYNCMQ_LOCK_TIMEOUT naming the holder, nothing changed, done when run again', async () => {
+  const db = await asyncmqDatabase('0.2');
+  await fill(db, '0.2');
+  await db.sql.unsafe('create unique index concurrently asyncmq_jobs_queue_name_job_id_key on asyncmq_jobs (queue_name, job_id)');
+  const before = await snapshot(db.sql);
+  const reader = await db.sql.reserve();
+  try {
+    await reader`begin`;
+    await reader`select count(*) from asyncmq_jobs`;
+    const [{ pid }] = (await reader`select pg_backend_pid() as pid`) as unknown as [{ pid: number }];
+    // The reader stays for the whole call: the budget runs out whatever the machine's speed.
+    const error = await failure(
+      installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchemaVersion: '0.8', postgresLockTimeout: 1500 }, upgrade: true }),
+    );
+    assert.equal(error.code, 'ASYNCMQ_LOCK_TIMEOUT', error.message);
+    assert.match(error.message, /timed out after 1500 ms \(postgresLockTimeout\) upgrading to 0\.8: the key swap: it needs the ACCESS EXCLUSIVE lock of "public"\."asyncmq_jobs" for a moment, and \d+ tries of at most 200 ms each/);
+    assert.ok(error.message.includes(`pid ${pid} holds AccessShareLock, idle in transaction`), error.message);
+    assert.match(error.message, /the swap was rolled back, the old key kept/);
+    assert.deepEqual(await snapshot(db.sql), before, 'nothing changed');
+    await reader`commit`;
+  } finally {
+    reader.release();
+  }
+  const report = await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.8'), upgrade: true });
+  assert.equal(report.upgradedFrom, '0.2');
+  assert.deepEqual(await snapshot(db.sql), await reference('0.8'));
+});

@@ -99,20 +99,32 @@ for (const version of SCHEMA_VERSIONS) {
   });
 }
 
-test('drop takes every table of the name set, and keeps asyncmq_paused_queues while another name set uses it', async () => {
+test('drop takes every table of the name set, but only its jobs table while another jobs table remains in the namespace', async () => {
   const db = await createDatabase();
   await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9') });
   const other = { env: {}, settings: { postgresSchemaVersion: '0.9', postgresJobsTableName: 'b_jobs', postgresRepeatablesTableName: 'b_rep', postgresCancelledJobsTableName: 'b_can', postgresWorkersHeartbeatTableName: 'b_hb' } };
   await installOrDropPostgresBackend({ connectionString: db.url, ...other });
 
-  // Configured 0.1, the database 0.9's: drop still takes the whole name set, heartbeat table included.
+  // Configured 0.1, the database 0.9's: drop still recognises the whole name set, heartbeat
+  // table included, but while b_jobs remains only the jobs table goes: the settings of b_jobs's
+  // AsyncMQ, which may name these tables, are not in the database.
   const first = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, drop: true });
-  assert.deepEqual(first.dropped, ['table public.asyncmq_jobs', 'table public.asyncmq_repeatables', 'table public.asyncmq_cancelled_jobs', 'table public.asyncmq_workers_heartbeat']);
-  assert.deepEqual(first.kept, ['table public.asyncmq_paused_queues (still used by public.b_jobs)']);
+  assert.deepEqual(first.dropped, ['table public.asyncmq_jobs']);
+  const why = 'public.b_jobs remains in public, and the AsyncMQ that uses it may be configured with this table';
+  assert.deepEqual(first.kept, [
+    `table public.asyncmq_repeatables (${why})`,
+    `table public.asyncmq_cancelled_jobs (${why})`,
+    `table public.asyncmq_workers_heartbeat (${why})`,
+    'table public.asyncmq_paused_queues (still used by public.b_jobs: AsyncMQ fixes its name)',
+  ]);
 
+  // The last jobs table: its whole set goes, the shared paused-queues table with it.
   const last = await installOrDropPostgresBackend({ connectionString: db.url, ...other, drop: true });
-  assert.ok(last.dropped.includes('table public.asyncmq_paused_queues'));
+  assert.deepEqual(last.dropped, ['table public.b_jobs', 'table public.b_rep', 'table public.b_can', 'table public.b_hb', 'table public.asyncmq_paused_queues']);
   assert.equal(last.kept, undefined);
+  // With no jobs table left, the first set's remaining tables go too.
+  const rest = await installOrDropPostgresBackend({ connectionString: db.url, env: {}, drop: true });
+  assert.deepEqual(rest.dropped, ['table public.asyncmq_repeatables', 'table public.asyncmq_cancelled_jobs', 'table public.asyncmq_workers_heartbeat']);
   assert.deepEqual((await snapshot(db.sql)).tables, {});
 });
 

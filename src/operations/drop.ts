@@ -4,9 +4,17 @@
  *
  * "Own" means every table under the configured names that has one of the known AsyncMQ
  * versions' shapes, whichever version is configured, so a database is emptied of the name set
- * it holds. `asyncmq_paused_queues` is shared by every name set in the namespace (AsyncMQ fixes
- * its name): it goes only when no other jobs table is left in the namespace, and is otherwise
- * kept and reported.
+ * it holds.
+ *
+ * Except what another AsyncMQ in the namespace may still use. Each AsyncMQ names its tables in
+ * its own settings, which are not in the database: two apps configured with different jobs
+ * tables and the default names for the rest share the repeatables, cancelled-jobs and
+ * heartbeat tables, and nothing in the catalog tells them from two apps with name sets of
+ * their own. So the rule is the one that loses nothing: while another jobs table (a table,
+ * not of this name set, with every column of one) remains in the namespace, drop takes the
+ * name set's jobs table only, and keeps each of its other tables, reported under `kept` with
+ * the reason. `asyncmq_paused_queues` (AsyncMQ fixes its name) is certainly shared, by the same
+ * rule. Once no other jobs table is left, a drop takes them all.
  */
 import { compareCatalog, type CatalogState } from '../catalog/compare.js';
 import { planDrop, type TableShape } from '../schema/ddl.js';
@@ -29,10 +37,11 @@ export async function drop(sql: Link, backend: ResolvedBackend, run: Step): Prom
     await beginLocked(sql, backend.lockTimeoutMs, run, namespace, async (tx) => {
       const locked = await run('reading the catalog', () => readBackendCatalog(tx, backend));
       const shapes = ownTables(backend, locked);
-      const paused = shapes.find((s) => s.name === PAUSED_QUEUES_TABLE_NAME);
-      const sharers = paused ? await run('reading the catalog', () => otherJobsTables(tx, backend, namespace)) : [];
-      if (sharers.length > 0) kept.push(`table ${namespace}.${PAUSED_QUEUES_TABLE_NAME} (still used by ${sharers.map((t) => `${namespace}.${t}`).join(', ')})`);
-      const droppable = shapes.filter((s) => !(s === paused && sharers.length > 0));
+      const jobs = backend.names.postgresJobsTableName;
+      const mayShare = shapes.filter((s) => s.name !== jobs);
+      const sharers = mayShare.length > 0 ? await run('reading the catalog', () => otherJobsTables(tx, backend, namespace)) : [];
+      if (sharers.length > 0) for (const shape of mayShare) kept.push(`table ${namespace}.${shape.name} (${whyKept(shape.name, sharers, namespace)})`);
+      const droppable = sharers.length > 0 ? shapes.filter((s) => s.name === jobs) : shapes;
       for (const statement of planDrop(droppable, existingOf(locked))) {
         await run(`dropping ${statement.object}`, () => tx.unsafe(statement.sql));
         dropped.push(statement.object);
@@ -40,6 +49,15 @@ export async function drop(sql: Link, backend: ResolvedBackend, run: Step): Prom
     });
   }
   return { namespace, dropped, kept };
+}
+
+/** Why a table of the name set stays while other jobs tables remain. */
+function whyKept(table: string, sharers: readonly string[], namespace: string): string {
+  const list = sharers.map((t) => `${namespace}.${t}`).join(', ');
+  if (table === PAUSED_QUEUES_TABLE_NAME) return `still used by ${list}: AsyncMQ fixes its name`;
+  return sharers.length === 1
+    ? `${list} remains in ${namespace}, and the AsyncMQ that uses it may be configured with this table`
+    : `${list} remain in ${namespace}, and an AsyncMQ that uses one of them may be configured with this table`;
 }
 
 /**
@@ -68,7 +86,7 @@ function ownTables(backend: ResolvedBackend, state: CatalogState): TableShape[] 
 
 /**
  * Other name sets' jobs tables in the namespace: tables, other than ours, that have every column
- * of a jobs table. Each of them may be an AsyncMQ that still reads `asyncmq_paused_queues`.
+ * of a jobs table. Each of them may be an AsyncMQ that still uses the other tables of our set.
  */
 async function otherJobsTables(tx: Queryable, backend: ResolvedBackend, namespace: string): Promise<string[]> {
   const jobs = backend.shapes.find((s) => s.name === backend.names.postgresJobsTableName)!;

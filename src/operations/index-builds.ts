@@ -4,7 +4,7 @@
  */
 import { compareCatalog, missingIndexes, readCatalog, type MissingIndex } from '../catalog/compare.js';
 import { inNamespace, planConcurrentIndex, type TableShape } from '../schema/ddl.js';
-import { readJson, type Link, type Queryable } from '../connection/drivers/index.js';
+import { readJson, type Link, type Queryable, type Session } from '../connection/drivers/index.js';
 import type { Step } from '../connection/call.js';
 import { lockKey } from './locking.js';
 import { EQ, oneOf, op } from '../schema/sql-text.js';
@@ -16,7 +16,8 @@ export interface PendingIndex {
   sql: string[];
   /**
    * `not-requested`: install builds no index on an existing table unless `concurrentIndexes` is
-   * set. `building-elsewhere`: it was, but another session is building indexes there now.
+   * set. `building-elsewhere`: it was, but another session was still building indexes there when
+   * this call's wait for it (the lock timeout) ended.
    * `table-busy`: an INVALID leftover is in the way, and another session holds the table's
    * SHARE UPDATE EXCLUSIVE lock, so the leftover may be someone's build in progress.
    */
@@ -60,19 +61,41 @@ export type BuildSession<T> = { locked: false } | { locked: true; value: T };
  * ends both with the server session, and nothing more is sent (see session.ts).
  */
 export async function withBuildSession<T>(sql: Link, run: Step, namespace: string, body: (session: Queryable) => Promise<T>): Promise<BuildSession<T>> {
+  return withBuildLock(sql, run, namespace, (session) => withLiftedTimeouts(session, run, () => body(session)));
+}
+
+/**
+ * Runs `body` holding the namespace's index build lock (see withBuildSession), on the call's
+ * session, if it can be taken at once; the session's timeouts are left as they are, so that
+ * `body` may run transactions between its builds and lift them only around each build
+ * (withLiftedTimeouts). The lock is released afterwards, and on a failure while the
+ * connection can still take it.
+ */
+export async function withBuildLock<T>(sql: Link, run: Step, namespace: string, body: (session: Session) => Promise<T>): Promise<BuildSession<T>> {
   const session = await sql.session(`building indexes concurrently (CREATE INDEX CONCURRENTLY under a session-level lock in namespace ${namespace})`);
   const key = lockKey(namespace, 'index-build');
   const locked = await run(`taking the index build lock of namespace ${namespace}`, () =>
     readJson<boolean>(session, 'SELECT pg_catalog.pg_try_advisory_lock($1::bigint)::pg_catalog.text', [key]),
   );
   if (!locked) return { locked: false };
+  const unlock = () => session.unsafe('SELECT pg_catalog.pg_advisory_unlock($1::bigint)::pg_catalog.text', [key]);
+  let value: T;
+  try {
+    value = await body(session);
+  } catch (error) {
+    // Best effort: the error that got us here is the one to report.
+    if (session.canSendAfter(error)) await unlock().catch(() => {});
+    throw error;
+  }
+  await run(`releasing the index build lock of namespace ${namespace}`, unlock);
+  return { locked: true, value };
+}
+
+/** Runs `body` with the session's statement, lock and transaction timeouts lifted (see LIFTED), then restores them. */
+export async function withLiftedTimeouts<T>(session: Session, run: Step, body: () => Promise<T>): Promise<T> {
   let saved: string | undefined;
-  const release = async () => {
-    try {
-      if (saved !== undefined) await session.unsafe(RESTORE_SQL, [saved]);
-    } finally {
-      await session.unsafe('SELECT pg_catalog.pg_advisory_unlock($1::bigint)::pg_catalog.text', [key]);
-    }
+  const restore = async () => {
+    if (saved !== undefined) await session.unsafe(RESTORE_SQL, [saved]);
   };
   let value: T;
   try {
@@ -80,20 +103,56 @@ export async function withBuildSession<T>(sql: Link, run: Step, namespace: strin
       saved = (await session.unsafe(SAVE_SQL))[0]?.[0] as string;
       await session.unsafe(LIFT_SQL);
     });
-    value = await body(session);
+    value = await body();
   } catch (error) {
     // Best effort: the error that got us here is the one to report.
-    if (session.canSendAfter(error)) await release().catch(() => {});
+    if (session.canSendAfter(error)) await restore().catch(() => {});
     throw error;
   }
-  await run('restoring the session\'s timeouts and releasing the index build lock', release);
-  return { locked: true, value };
+  await run('restoring the session\'s timeouts after the index builds', restore);
+  return value;
+}
+
+/**
+ * What waiting for the build lock came to: `ran` (this session held it and ran the body),
+ * `not-needed` (another session did the work meanwhile), `busy` (another session still holds
+ * it at the end of the budget).
+ */
+export type AwaitedBuild<T> = { state: 'ran'; value: T } | { state: 'not-needed' } | { state: 'busy' };
+
+/**
+ * Runs `body` under the namespace's build lock (withBuildLock), waiting for a session that
+ * holds it, at most `budgetMs` (0: no limit), as long as `needed` says the work is still to
+ * do: a concurrent caller whose work another session finishes meanwhile stops waiting and
+ * says so, instead of leaving with the work "left to" the other.
+ *
+ * The wait polls with pg_try_advisory_lock() between pauses, never pg_advisory_lock(): a
+ * session waiting inside that holds a snapshot, and the holder's CREATE INDEX CONCURRENTLY
+ * waits for every such snapshot to end, a deadlock.
+ */
+export async function awaitBuildLock<T>(
+  sql: Link,
+  run: Step,
+  namespace: string,
+  options: { budgetMs: number; needed: () => Promise<boolean> },
+  body: (session: Session) => Promise<T>,
+): Promise<AwaitedBuild<T>> {
+  const deadline = options.budgetMs > 0 ? Date.now() + options.budgetMs : Infinity;
+  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
+    if (!(await options.needed())) return { state: 'not-needed' };
+    const outcome = await withBuildLock(sql, run, namespace, body);
+    if (outcome.locked) return { state: 'ran', value: outcome.value };
+    if (Date.now() + pause > deadline) return (await options.needed()) ? { state: 'busy' } : { state: 'not-needed' };
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
 }
 
 /**
  * Builds the missing indexes of existing tables with CREATE INDEX CONCURRENTLY, in a build
- * session (withBuildSession). The catalog is read again under its lock, so an index another
- * session finished meanwhile is not dropped and rebuilt, and once more at the end, so that
+ * session (withBuildSession). Another session building in the namespace is waited for, at most
+ * `budgetMs` (the lock timeout), since the indexes it builds may be these: when it has built
+ * them meanwhile, nothing is left pending. The catalog is read again under the lock, so an
+ * index another session finished is not dropped and rebuilt, and once more at the end, so that
  * only what is really there is reported as built.
  * An INVALID index is the leftover of an interrupted build and is dropped first, unless some
  * session holds the table's SHARE UPDATE EXCLUSIVE lock (a build outside this package, or a
@@ -104,33 +163,38 @@ export async function buildConcurrently(
   run: Step,
   shapes: readonly TableShape[],
   namespace: string,
+  budgetMs: number,
 ): Promise<{ built: string[]; left: PendingIndex[] }> {
   shapes = inNamespace(shapes, namespace);
   const missingNow = async () =>
     missingIndexes(shapes, compareCatalog(shapes, await run('reading the catalog', () => readCatalog(sql, shapes, { relations: true }))));
-  const outcome = await withBuildSession(sql, run, namespace, async (session) => {
-    const attempted: string[] = [];
-    const busy: string[] = [];
-    for (const item of await missingNow()) {
-      if (item.invalidName && (await tableBusy(session, namespace, item.shape))) {
-        busy.push(item.index.name);
-        continue;
+  const needed = async () => (await missingNow()).length > 0;
+  const outcome = await awaitBuildLock(sql, run, namespace, { budgetMs, needed }, (session) =>
+    withLiftedTimeouts(session, run, async () => {
+      const attempted: string[] = [];
+      const busy: string[] = [];
+      for (const item of await missingNow()) {
+        if (item.invalidName && (await tableBusy(session, namespace, item.shape))) {
+          busy.push(item.index.name);
+          continue;
+        }
+        for (const statement of planConcurrentIndex(item)) {
+          await run(`running ${statement}`, () => session.unsafe(statement));
+        }
+        attempted.push(item.index.name);
       }
-      for (const statement of planConcurrentIndex(item)) {
-        await run(`running ${statement}`, () => session.unsafe(statement));
-      }
-      attempted.push(item.index.name);
-    }
-    // Only what this session built and is there now counts as built.
-    const after = await missingNow();
-    const stillMissing = (name: string) => after.some((m) => m.index.name === name);
-    return {
-      built: attempted.filter((name) => !stillMissing(name)),
-      left: after.map((m) => pendingIndex(m, busy.includes(m.index.name) ? 'table-busy' : 'building-elsewhere')),
-    };
-  });
-  if (!outcome.locked) return { built: [], left: (await missingNow()).map((m) => pendingIndex(m, 'building-elsewhere')) };
-  return outcome.value;
+      // Only what this session built and is there now counts as built.
+      const after = await missingNow();
+      const stillMissing = (name: string) => after.some((m) => m.index.name === name);
+      return {
+        built: attempted.filter((name) => !stillMissing(name)),
+        left: after.map((m) => pendingIndex(m, busy.includes(m.index.name) ? 'table-busy' : 'building-elsewhere')),
+      };
+    }),
+  );
+  if (outcome.state === 'ran') return outcome.value;
+  if (outcome.state === 'not-needed') return { built: [], left: [] };
+  return { built: [], left: (await missingNow()).map((m) => pendingIndex(m, 'building-elsewhere')) };
 }
 
 async function tableBusy(sql: Queryable, namespace: string, shape: TableShape): Promise<boolean> {

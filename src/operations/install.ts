@@ -126,10 +126,20 @@ export interface PostgresBackendReport {
   created: string[];
   /** What this call dropped: `table x.y` (and, in an upgrade, `constraint x.y`). */
   dropped: string[];
-  /** Drop only: tables left in place because they are shared (`table x.asyncmq_paused_queues`). */
+  /**
+   * Drop only: the name set's tables left in place, each with the reason, because another jobs
+   * table remains in the namespace and its AsyncMQ may use them
+   * (`table x.asyncmq_paused_queues (still used by x.other_jobs: AsyncMQ fixes its name)`).
+   */
   kept?: string[];
-  /** The schema version this call upgraded the database from, if it did. */
+  /** The schema version this call upgraded the database from, if this call did (some of) the upgrade's work. */
   upgradedFrom?: SchemaVersion;
+  /**
+   * The schema version the database held when this call began, when another session's upgrade
+   * did all the work while this call waited for it (concurrent upgraders, one per replica): this
+   * call changed nothing of it, and the database is upgraded.
+   */
+  foundUpgradedFrom?: SchemaVersion;
   /** Indexes missing from existing tables, not built by this call. */
   pendingIndexes: PendingIndex[];
 }
@@ -296,6 +306,7 @@ export async function install(
   const created: string[] = [];
   const dropped: string[] = [];
   let upgradedFrom: SchemaVersion | undefined;
+  let foundUpgradedFrom: SchemaVersion | undefined;
   if (statuses.some((t) => t.status === 'different')) {
     // Another shape: first tell whether it is another AsyncMQ version, to say so, or upgrade it.
     const match = detectVersion(backend, before);
@@ -304,12 +315,14 @@ export async function install(
       const outcome = await upgradeInPlace(sql, backend, run, namespace, verdict.from);
       created.push(...outcome.created);
       dropped.push(...outcome.dropped);
-      upgradedFrom = verdict.from;
+      // Only the call that made changes says it upgraded; one that found the work done changed nothing.
+      if (outcome.created.length + outcome.dropped.length > 0) upgradedFrom = verdict.from;
+      else foundUpgradedFrom = verdict.from;
       before = await read(false);
       statuses = compareCatalog(shapes, before);
     } else refuseOtherVersion(verdict, backend.version, match, before.namespace, options.remedies);
   }
-  if (somethingToCreate(statuses) && (!first || upgradedFrom)) {
+  if (somethingToCreate(statuses) && (!first || upgradedFrom || foundUpgradedFrom)) {
     before = await read(true);
     statuses = compareCatalog(shapes, before);
   }
@@ -335,9 +348,17 @@ export async function install(
   // concurrently or reported, never built under a lock that stops the queue's writers.
   let pendingIndexes = missingIndexes(inNamespace(shapes, namespace), compareCatalog(shapes, state)).map((m) => pendingIndex(m, 'not-requested'));
   if (options.concurrentIndexes && pendingIndexes.length > 0) {
-    const outcome = await buildConcurrently(sql, run, shapes, namespace);
+    const outcome = await buildConcurrently(sql, run, shapes, namespace, backend.lockTimeoutMs);
     created.push(...outcome.built.map((name) => `index ${namespace}.${name}`));
     pendingIndexes = outcome.left;
   }
-  return { action: 'install', namespace, created, dropped, pendingIndexes, ...(upgradedFrom ? { upgradedFrom } : {}) };
+  return {
+    action: 'install',
+    namespace,
+    created,
+    dropped,
+    pendingIndexes,
+    ...(upgradedFrom ? { upgradedFrom } : {}),
+    ...(foundUpgradedFrom ? { foundUpgradedFrom } : {}),
+  };
 }

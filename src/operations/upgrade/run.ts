@@ -1,27 +1,43 @@
 /**
  * Runs the upgrade steps against a live database. Every step reads the catalog again before it
  * acts and does only what is still missing, so an upgrade interrupted anywhere (between steps,
- * during the concurrent build, leaving an INVALID index) is finished by running it again, and
- * concurrent upgraders serialize and all succeed:
- * - a new unique key's index is built by one session at a time, the namespace's index-building
- *   session (see index-builds.ts), which the others wait for (bounded by the lock timeout);
- * - the rest of a step (new tables, attaching the key, dropping the old one) runs in one short
- *   transaction under the namespace's install lock, like any install.
+ * during the concurrent build, leaving an INVALID index) is finished by running it again.
+ *
+ * - One upgrader at a time: the whole upgrade runs under the namespace's index build lock (see
+ *   index-builds.ts), which concurrent upgraders wait for, bounded by the lock timeout. One that
+ *   finds the work done by the session it waited for changes nothing and says so; it never
+ *   reports an upgrade it did not make.
+ * - A new unique key is built as a unique index with CREATE INDEX CONCURRENTLY (writers go on),
+ *   its session's timeouts lifted for the build only.
+ * - The rest of a step (new tables, attaching the key, dropping the old one) runs in one short
+ *   transaction under the namespace's install lock, like any install. The key swap needs an
+ *   ACCESS EXCLUSIVE lock on the table for a moment, and every writer that comes after a
+ *   waiting lock request queues behind it: so the lock is asked for in tries of at most
+ *   SWAP_TRY_MS, each given up (rolled back to a savepoint) when it cannot be had, with pauses
+ *   between them while writers go on, within the lock timeout in all.
+ * - An index that already bears the new key's name is used only when it is exactly the key's
+ *   (its definition: uniqueness, method, columns, order, operator classes, collations,
+ *   predicate). Anything else there is refused before anything is changed, with the statement
+ *   that clears the way; and the old key is dropped only after the new one, attached, is read
+ *   back as the key in the same transaction.
  */
 import type { CatalogState, CatalogTable } from '../../catalog/compare.js';
-import { constraintDefinition, indexDefinition, inNamespace, planInstall } from '../../schema/ddl.js';
+import { constraintDefinition, indexDefinition, inNamespace, planInstall, qualifiedName, quoteIdent } from '../../schema/ddl.js';
 import { readBackendCatalog } from '../../catalog/detect.js';
-import type { Link } from '../../connection/drivers/index.js';
+import type { Link, Queryable, Session } from '../../connection/drivers/index.js';
 import { AsyncmqPostgresError } from '../../errors.js';
-import { withBuildSession } from '../index-builds.js';
+import { awaitBuildLock, withLiftedTimeouts } from '../index-builds.js';
 import { beginLocked } from '../locking.js';
 import type { Step } from '../../connection/call.js';
 import type { ResolvedBackend } from '../../schema/backend.js';
 import type { SchemaVersion } from '../../config/versions.js';
 import { planUpgrade, renderAttachKey, renderBuildKeyIndex, renderDropConstraint, type AddedKey, type UpgradeStep } from './plan.js';
+import { lockTablesInTries } from './swap-lock.js';
 
 export interface UpgradeOutcome {
+  /** What this call created (`index x.y`, `constraint x.y`, `table x.y`); empty when another session did it all. */
   created: string[];
+  /** What this call dropped (`constraint x.y`). */
   dropped: string[];
 }
 
@@ -35,6 +51,17 @@ function keyIndex(state: CatalogState, key: AddedKey) {
   return tableIn(state, key.table.name)?.indexes.find((i) => i.name === key.index.name);
 }
 
+/** What a step still has to do on the database as read. */
+function stepWork(state: CatalogState, step: UpgradeStep) {
+  return {
+    tables: step.addTables.filter((t) => !tableIn(state, t.name)),
+    keys: step.addKeys.filter((key) => !keyAttached(state, key)),
+    drops: step.dropConstraints.filter(({ table, name }) => tableIn(state, table.name)?.constraints.some((c) => c.name === name)),
+  };
+}
+
+const nothingLeft = (work: ReturnType<typeof stepWork>) => work.tables.length + work.keys.length + work.drops.length === 0;
+
 export async function upgradeInPlace(
   sql: Link,
   backend: ResolvedBackend,
@@ -42,7 +69,6 @@ export async function upgradeInPlace(
   namespace: string,
   from: SchemaVersion,
 ): Promise<UpgradeOutcome> {
-  const outcome: UpgradeOutcome = { created: [], dropped: [] };
   // What runs names the namespace the catalog read resolved, not the search_path again.
   const placed = {
     shapesOf: (version: SchemaVersion) => {
@@ -50,69 +76,151 @@ export async function upgradeInPlace(
       return shapes && inNamespace(shapes, namespace);
     },
   };
-  for (const step of planUpgrade(placed, from, backend.version)) {
-    for (const key of step.addKeys) {
-      if (await buildKeyIndex(sql, backend, run, namespace, step, key)) outcome.created.push(`index ${namespace}.${key.index.name}`);
+  const steps = planUpgrade(placed, from, backend.version);
+  const read = (on: Queryable, relations = false) => run('reading the catalog', () => readBackendCatalog(on, backend, { relations }));
+  // Before anything changes, and before waiting for anyone: a name the new keys need that
+  // something else holds stops the upgrade here, with every table as it was.
+  refuseKeyNameHolders(await read(sql, true), steps, namespace);
+
+  const outcome: UpgradeOutcome = { created: [], dropped: [] };
+  const needed = async () => {
+    const state = await read(sql);
+    return steps.some((step) => !nothingLeft(stepWork(state, step)));
+  };
+  const awaited = await awaitBuildLock(sql, run, namespace, { budgetMs: backend.lockTimeoutMs, needed }, async (session) => {
+    // Another upgrader may have done part of it while this one waited, or left something in the way.
+    refuseKeyNameHolders(await read(session, true), steps, namespace);
+    for (const step of steps) {
+      for (const key of step.addKeys) {
+        if (await buildKeyIndex(session, backend, run, namespace, step, key)) outcome.created.push(`index ${namespace}.${key.index.name}`);
+      }
+      await finishStep(sql, backend, run, namespace, step, outcome);
     }
-    await finishStep(sql, backend, run, namespace, step, outcome);
+  });
+  if (awaited.state === 'busy') {
+    throw new AsyncmqPostgresError(
+      'ASYNCMQ_LOCK_TIMEOUT',
+      `timed out after ${backend.lockTimeoutMs} ms (postgresLockTimeout) waiting for another session's upgrade or index builds in ` +
+        `${namespace} (upgrading to ${backend.version}); this call changed nothing. Run the upgrade again once they are done`,
+    );
   }
   return outcome;
 }
 
 /**
- * Builds the unique index that will carry a new key, unless the key or a valid index is there
- * already, as the namespace's one index-building session (withBuildSession: its lock, the role's
- * timeouts lifted for the build). Another upgrader holding that session is waited for, by
- * polling, at most the lock timeout. Returns whether this call built it.
+ * Refuses, changing nothing, when a name a new key needs is held by anything but that key or
+ * the unique index that is exactly the key's (built by an earlier run, or by a DBA): another
+ * index (other columns, not unique, partial, another order or operator class, another method),
+ * a constraint of another definition, or a relation of another table. Attached as the key,
+ * such an index would give the table another key than AsyncMQ's ON CONFLICT needs, and the
+ * old key would then be dropped. An INVALID index of the key's own definition is the leftover
+ * of an interrupted build: it is dropped and built again, not refused.
  */
-async function buildKeyIndex(sql: Link, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, key: AddedKey): Promise<boolean> {
-  const needed = (state: CatalogState) => !keyAttached(state, key) && keyIndex(state, key)?.valid !== true;
-  const deadline = backend.lockTimeoutMs > 0 ? Date.now() + backend.lockTimeoutMs : Infinity;
-  for (let pause = 20; ; pause = Math.min(pause * 2, 250)) {
-    if (!needed(await run('reading the catalog', () => readBackendCatalog(sql, backend)))) return false;
-    const outcome = await withBuildSession(sql, run, namespace, async (session) => {
-      const state = await run('reading the catalog', () => readBackendCatalog(session, backend));
-      if (!needed(state)) return false;
-      const invalid = keyIndex(state, key);
-      if (invalid && invalid.definition !== indexDefinition(key.index)) {
+function refuseKeyNameHolders(state: CatalogState, steps: readonly UpgradeStep[], namespace: string): void {
+  for (const step of steps) {
+    for (const key of step.addKeys) {
+      const table = `${namespace}.${key.table.name}`;
+      const tableName = qualifiedName(namespace, key.table.name);
+      const name = key.index.name;
+      const needs =
+        `upgrading to ${step.to} needs the name ${namespace}.${name} for the key ${constraintDefinition(key.constraint)} of ${table}, ` +
+        `built as the unique index ${indexDefinition(key.index)}`;
+      const refuse = (held: string, clear: string, keep?: string): never => {
         throw new AsyncmqPostgresError(
           'ASYNCMQ_NAME_CONFLICT',
-          `upgrading to ${step.to} needs the index name ${namespace}.${key.index.name} for ${indexDefinition(key.index)}, but an index of ` +
-            `another definition holds it (${invalid.definition}); drop or rename it, then run the upgrade again`,
+          `${needs}; it is held by ${held}, which is not that key. Used as the key, it would give ${table} another key than AsyncMQ's ` +
+            `ON CONFLICT (${key.constraint.columns.join(', ')}) needs, so nothing was changed. Clear the way, then run the upgrade again: ` +
+            `${clear};${keep ? ` (or, to keep it under another name: ${keep};)` : ''}`,
+        );
+      };
+      const actual = tableIn(state, key.table.name);
+      const constraint = actual?.constraints.find((c) => c.name === name);
+      if (constraint) {
+        if (constraint.definition === constraintDefinition(key.constraint)) continue;
+        refuse(
+          `the constraint ${constraint.definition} of ${table}`,
+          `ALTER TABLE ${tableName} DROP CONSTRAINT ${quoteIdent(name)}`,
+          `ALTER TABLE ${tableName} RENAME CONSTRAINT ${quoteIdent(name)} TO ${quoteIdent(`${name}_old`)}`,
         );
       }
-      for (const statement of renderBuildKeyIndex(key, invalid ? { dropInvalid: invalid.name } : {})) {
-        await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement));
+      const index = actual?.indexes.find((i) => i.name === name);
+      if (index) {
+        if (index.definition === indexDefinition(key.index)) continue;
+        refuse(
+          `the ${index.valid ? '' : 'INVALID '}index ${index.definition} of ${table}`,
+          `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedName(namespace, name)}`,
+          `ALTER INDEX ${qualifiedName(namespace, name)} RENAME TO ${quoteIdent(`${name}_old`)}`,
+        );
       }
-      return true;
-    });
-    if (outcome.locked) return outcome.value;
-    // Not pg_advisory_lock(): a session waiting inside it holds a snapshot, and the holder's
-    // CREATE INDEX CONCURRENTLY waits for every such snapshot to end, a deadlock.
-    if (Date.now() + pause > deadline) {
-      throw new AsyncmqPostgresError(
-        'ASYNCMQ_LOCK_TIMEOUT',
-        `timed out after ${backend.lockTimeoutMs} ms (postgresLockTimeout) waiting for another session's index builds in ${namespace} ` +
-          `(upgrading to ${step.to} needs ${key.index.name}); run the upgrade again once they are done`,
-      );
+      const other = state.relations.find((r) => r.name === name);
+      if (other) {
+        const kind = RELATION_KINDS[other.kind] ?? { word: `relation (relkind ${other.kind})`, alter: 'ALTER TABLE' };
+        const held = `the ${kind.word} ${namespace}.${name}${other.owner ? ` of table ${other.owner}` : ''}`;
+        const rename = `${kind.alter} ${qualifiedName(namespace, name)} RENAME TO ${quoteIdent(`${name}_old`)}`;
+        if (other.kind === 'i') refuse(held, `DROP INDEX CONCURRENTLY IF EXISTS ${qualifiedName(namespace, name)}`, rename);
+        refuse(held, rename);
+      }
     }
-    await new Promise((resolve) => setTimeout(resolve, pause));
   }
 }
 
-/** The step's transaction: new tables, the key attached, the old constraint dropped; nothing if all is done. */
-async function finishStep(sql: Link, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, outcome: UpgradeOutcome): Promise<void> {
-  const todo = (state: CatalogState) => ({
-    tables: step.addTables.filter((t) => !tableIn(state, t.name)),
-    keys: step.addKeys.filter((key) => !keyAttached(state, key)),
-    drops: step.dropConstraints.filter(({ table, name }) => tableIn(state, table.name)?.constraints.some((c) => c.name === name)),
+/** How a relation that holds a name is called, and the statement that renames it. */
+const RELATION_KINDS: Record<string, { word: string; alter: string }> = {
+  r: { word: 'table', alter: 'ALTER TABLE' },
+  p: { word: 'table', alter: 'ALTER TABLE' },
+  i: { word: 'index', alter: 'ALTER INDEX' },
+  I: { word: 'index', alter: 'ALTER INDEX' },
+  S: { word: 'sequence', alter: 'ALTER SEQUENCE' },
+  v: { word: 'view', alter: 'ALTER VIEW' },
+  m: { word: 'materialized view', alter: 'ALTER MATERIALIZED VIEW' },
+  f: { word: 'foreign table', alter: 'ALTER FOREIGN TABLE' },
+  c: { word: 'type', alter: 'ALTER TYPE' },
+};
+
+/**
+ * Builds the unique index that will carry a new key, unless the key or a valid index of its
+ * definition is there already, on the build session (its lock held by upgradeInPlace), with
+ * the session's timeouts lifted for the build. Returns whether this call built it.
+ */
+async function buildKeyIndex(session: Session, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, key: AddedKey): Promise<boolean> {
+  const state = await run('reading the catalog', () => readBackendCatalog(session, backend));
+  if (keyAttached(state, key) || keyIndex(state, key)?.valid === true) return false;
+  // Refused by refuseKeyNameHolders unless of the key's definition: an INVALID one is the
+  // leftover of an interrupted build, dropped first.
+  const invalid = keyIndex(state, key);
+  await withLiftedTimeouts(session, run, async () => {
+    for (const statement of renderBuildKeyIndex(key, invalid ? { dropInvalid: invalid.name } : {})) {
+      await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement));
+    }
   });
-  const empty = (work: ReturnType<typeof todo>) => work.tables.length + work.keys.length + work.drops.length === 0;
-  if (empty(todo(await run('reading the catalog', () => readBackendCatalog(sql, backend))))) return;
+  return true;
+}
+
+/**
+ * The step's transaction: new tables, the key attached, the old constraint dropped; nothing if
+ * all is done. The table's lock is taken first, in tries (lockTablesInTries), and the catalog
+ * read again under it, so that what is checked is what is changed.
+ */
+async function finishStep(sql: Link, backend: ResolvedBackend, run: Step, namespace: string, step: UpgradeStep, outcome: UpgradeOutcome): Promise<void> {
+  if (nothingLeft(stepWork(await run('reading the catalog', () => readBackendCatalog(sql, backend)), step))) return;
 
   await beginLocked(sql, backend.lockTimeoutMs, run, namespace, async (tx) => {
-    const state = await run('reading the catalog', () => readBackendCatalog(tx, backend));
-    const work = todo(state);
+    const read = (relations = false) => run('reading the catalog', () => readBackendCatalog(tx, backend, { relations }));
+    let state = await read();
+    let work = stepWork(state, step);
+    if (nothingLeft(work)) return;
+    const swapped = [...new Set([...work.keys.map((k) => k.table.name), ...work.drops.map((d) => d.table.name)])];
+    if (swapped.length > 0) {
+      await lockTablesInTries(tx, run, {
+        namespace,
+        tables: swapped,
+        budgetMs: backend.lockTimeoutMs,
+        purpose: `upgrading to ${step.to}: the key swap`,
+      });
+      state = await read(true);
+      work = stepWork(state, step);
+      refuseKeyNameHolders(state, [step], namespace);
+    }
     // New tables with their indexes, from the plan install runs too.
     for (const statement of planInstall(work.tables, { namespace, namespaceExists: true, tables: [] })) {
       await run(`upgrading to ${step.to}: creating ${statement.object}`, () => tx.unsafe(statement.sql));
@@ -122,11 +230,24 @@ async function finishStep(sql: Link, backend: ResolvedBackend, run: Step, namesp
       if (keyIndex(state, key)?.valid !== true) {
         throw new AsyncmqPostgresError(
           'ASYNCMQ_DATABASE_ERROR',
-          `upgrading to ${step.to}: the index ${namespace}.${key.index.name} that carries the new key is gone or INVALID; run the upgrade again`,
+          `upgrading to ${step.to}: the index ${namespace}.${key.index.name} that carries the new key is gone or INVALID; nothing was changed, run the upgrade again`,
         );
       }
       await run(`upgrading to ${step.to}: attaching ${key.constraint.name}`, () => tx.unsafe(renderAttachKey(key)));
-      outcome.created.push(`constraint ${namespace}.${key.constraint.name}`);
+    }
+    if (work.keys.length > 0) {
+      // The old key goes only once the new one is read back as the key, in this transaction.
+      const attached = await read();
+      const wrong = work.keys.filter((key) => !keyAttached(attached, key));
+      if (wrong.length > 0) {
+        const found = (key: AddedKey) => tableIn(attached, key.table.name)?.constraints.find((c) => c.name === key.constraint.name)?.definition ?? 'nothing';
+        throw new AsyncmqPostgresError(
+          'ASYNCMQ_DATABASE_ERROR',
+          `upgrading to ${step.to}: after attaching, ${wrong.map((key) => `${namespace}.${key.constraint.name} reads as ${found(key)}, not ${constraintDefinition(key.constraint)}`).join('; ')}; ` +
+            'the transaction was rolled back and the old key kept',
+        );
+      }
+      outcome.created.push(...work.keys.map((key) => `constraint ${namespace}.${key.constraint.name}`));
     }
     for (const { table, name } of work.drops) {
       await run(`upgrading to ${step.to}: dropping constraint ${name}`, () => tx.unsafe(renderDropConstraint(table, name)));
