@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { EXAMPLES, root, setUpApp, typecheck } from '../support/apps.js';
+import { EXAMPLES, pack, root, setUpApp, typecheck } from '../support/apps.js';
 import { testTmp } from '../support/tmp.js';
 import { HANG_MS } from '../support/patience.js';
 
@@ -21,13 +21,10 @@ let tarball: string;
 
 before(async () => {
   work = await testTmp('asyncmq-packed-');
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
-  files = packed[0].files.map((f: { path: string }) => f.path);
-  tarball = join(work, packed[0].filename);
+  ({ tarball, files } = pack(work));
   for (const example of Object.values(EXAMPLES)) {
     apps.push(await setUpApp(work, example, (target) => {
-      execFileSync('tar', ['-xzf', join(work, packed[0].filename), '-C', target, '--strip-components=1']);
+      execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);
     }));
   }
 });

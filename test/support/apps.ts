@@ -37,6 +37,16 @@ export async function setUpApp(work: string, example: string, install: (target: 
   return app;
 }
 
+/**
+ * The package as npm would ship it: built, then `npm pack`ed into `work`. Returns the tarball's
+ * path and the files it holds.
+ */
+export function pack(work: string): { tarball: string; files: string[] } {
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
+  return { tarball: join(work, packed.filename), files: packed.files.map((f: { path: string }) => f.path) };
+}
+
 /** The package as `npm pack` lays it out, from a build of its own (so test files never share dist/). */
 export async function installBuilt(work: string, target: string): Promise<void> {
   const out = join(work, 'build');
