@@ -12,6 +12,8 @@
  * expressions of generated columns, which do, are printed from their trees too. NOT NULL
  * constraints (contype 'n', rows in pg_constraint from Postgres 18 on) are left out:
  * nullability is compared per column.
+ *
+ * The same read says which encoding text constants are in.
  */
 import type { Queryable } from '../connection/drivers/index.js';
 import { indexExpression, indexKeyDefinition, pgIdent, relationNames, type TableShape } from '../schema/ddl.js';
@@ -64,6 +66,8 @@ export interface CatalogState {
    * sequences. Read only on request (see `readCatalog`); empty otherwise.
    */
   relations: CatalogRelation[];
+  /** The database's encoding, as `getdatabaseencoding()` names it (`UTF8`, `LATIN1`, ...). */
+  encoding: string;
 }
 
 /** What an expression this package cannot print shows as: text no schema's definition holds. */
@@ -71,7 +75,19 @@ export const UNREADABLE_EXPRESSION = 'an expression asyncmq-postgres cannot read
 
 
 /** The kinds of rows one read returns. */
-type Part = 'head' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'opclasses' | 'types' | 'operators' | 'functions' | 'collations' | 'defaults' | 'relations';
+type Part =
+  | 'head'
+  | 'tables'
+  | 'columns'
+  | 'constraints'
+  | 'indexes'
+  | 'opclasses'
+  | 'types'
+  | 'operators'
+  | 'functions'
+  | 'collations'
+  | 'defaults'
+  | 'relations';
 
 /** One kind of row: its columns (name, SQL, how to read the text back) and where they come from. */
 interface Branch {
@@ -103,6 +119,8 @@ function readPlan(
       columns: [
         ['namespace', ns, 'text'],
         ['namespace_exists', `exists (select from pg_catalog.pg_namespace where nspname ${EQ} ${ns})`, 'bool'],
+        // Text constants in stored trees are in this encoding (see node-tree.ts).
+        ['encoding', 'pg_catalog.getdatabaseencoding()', 'text'],
       ],
       from: '',
     },
@@ -400,6 +418,7 @@ const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim
 
 function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
   const [head] = rows.head ?? [];
+  const encoding = (head?.encoding as string | undefined) ?? 'UTF8';
   const [tableRows, columnRows, constraintRows, indexRows] = [rows.tables ?? [], rows.columns ?? [], rows.constraints ?? [], rows.indexes ?? []];
   const types = new Map<number, TypeInfo>(
     (rows.types ?? []).map((t) => [t.oid as number, { name: typeName(t.name as string, t.schema as string), kind: t.kind as string, collation: t.collation as number }]),
@@ -431,6 +450,7 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
     const columnsOf = columnRows.filter((c) => c.rel === oid);
     const byNum = new Map(columnsOf.map((c) => [c.num as number, c]));
     const catalog: TreeCatalog = {
+      encoding,
       column: (attnum) => {
         const c = byNum.get(attnum);
         return c && { name: pgIdent(c.name as string), type: c.type_oid as number, typmod: c.typmod as number, collation: c.collation as number };
@@ -470,6 +490,7 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
     namespaceExists: head?.namespace_exists === true,
     tables,
     relations: (rows.relations ?? []).map((r) => ({ name: r.name as string, kind: r.kind as string, owner: (r.owner as string | null) ?? null })),
+    encoding,
   };
 }
 
