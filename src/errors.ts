@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   ASYNCMQ_NAME_CONFLICT: 'database',
   ASYNCMQ_DEPENDENT_OBJECTS: 'database',
   ASYNCMQ_UNKNOWN_ROLE: 'database',
+  ASYNCMQ_READ_ONLY: 'database',
   ASYNCMQ_DATABASE_ERROR: 'database',
 } as const;
 

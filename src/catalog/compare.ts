@@ -25,7 +25,16 @@ import {
 import { readTexts, type Queryable } from '../connection/drivers/index.js';
 import { CAT, EQ, oneOf } from '../schema/sql-text.js';
 
-export { readCatalog, UNREADABLE_EXPRESSION, type CatalogColumn, type CatalogIndex, type CatalogRelation, type CatalogState, type CatalogTable } from './read.js';
+export {
+  readCatalog,
+  UNREADABLE_EXPRESSION,
+  type CatalogColumn,
+  type CatalogIndex,
+  type CatalogRelation,
+  type CatalogState,
+  type CatalogTable,
+  type ReadOnlyTarget,
+} from './read.js';
 
 /** Whether anything is missing or INVALID, so that the names it needs are worth checking. */
 export function somethingToCreate(statuses: readonly TableStatus[]): boolean {

@@ -13,7 +13,8 @@
  * constraints (contype 'n', rows in pg_constraint from Postgres 18 on) are left out:
  * nullability is compared per column.
  *
- * The same read says which encoding text constants are in.
+ * The same read says whether the session can write at all (a hot standby, a database read-only
+ * by default) and which encoding text constants are in.
  */
 import type { Queryable } from '../connection/drivers/index.js';
 import { indexExpression, indexKeyDefinition, pgIdent, relationNames, type TableShape } from '../schema/ddl.js';
@@ -48,6 +49,14 @@ export interface CatalogTable {
   indexes: CatalogIndex[];
 }
 
+/**
+ * Why the session cannot write: the server is a hot standby (`recovery`), transactions are
+ * read-only by default (`default`: `default_transaction_read_only`, with where it was set, as
+ * pg_settings says: `database`, `user`, `configuration file`, ...), or this very transaction is
+ * read-only (`transaction`: an app's connection inside BEGIN READ ONLY).
+ */
+export type ReadOnlyTarget = { kind: 'recovery' } | { kind: 'default'; source: string } | { kind: 'transaction' };
+
 export interface CatalogRelation {
   name: string;
   /** `pg_class.relkind` */
@@ -68,6 +77,8 @@ export interface CatalogState {
   relations: CatalogRelation[];
   /** The database's encoding, as `getdatabaseencoding()` names it (`UTF8`, `LATIN1`, ...). */
   encoding: string;
+  /** Null when the session can write; else why it cannot. */
+  readOnly: ReadOnlyTarget | null;
 }
 
 /** What an expression this package cannot print shows as: text no schema's definition holds. */
@@ -113,6 +124,7 @@ function readPlan(
   const ns = namespace === null ? 'pg_catalog.current_schema()' : literal(namespace);
   const ours = (expr: string) => inQuery(expr, 'select oid from ours');
   const text = (expr: string) => `(${expr})::pg_catalog.text`;
+  const setting = (name: string) => `pg_catalog.current_setting(${literal(name)})`;
   const branches: Branch[] = [
     {
       part: 'head',
@@ -121,6 +133,11 @@ function readPlan(
         ['namespace_exists', `exists (select from pg_catalog.pg_namespace where nspname ${EQ} ${ns})`, 'bool'],
         // Text constants in stored trees are in this encoding (see node-tree.ts).
         ['encoding', 'pg_catalog.getdatabaseencoding()', 'text'],
+        // Whether AsyncMQ can write here at all: a hot standby, or read-only by default.
+        ['in_recovery', 'pg_catalog.pg_is_in_recovery()', 'bool'],
+        ['transaction_read_only', setting('transaction_read_only'), 'text'],
+        ['default_read_only', setting('default_transaction_read_only'), 'text'],
+        ['read_only_source', `(select s.source from pg_catalog.pg_settings s where s.name ${EQ} 'default_transaction_read_only')`, 'text'],
       ],
       from: '',
     },
@@ -416,6 +433,13 @@ function typeName(printed: string, schema: string | null): string {
 
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
 
+function readOnlyOf(head: Row | undefined): ReadOnlyTarget | null {
+  if (head?.in_recovery === true) return { kind: 'recovery' };
+  if (head?.default_read_only === 'on') return { kind: 'default', source: (head.read_only_source as string | null) ?? 'unknown' };
+  if (head?.transaction_read_only === 'on') return { kind: 'transaction' };
+  return null;
+}
+
 function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
   const [head] = rows.head ?? [];
   const encoding = (head?.encoding as string | undefined) ?? 'UTF8';
@@ -491,6 +515,7 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
     tables,
     relations: (rows.relations ?? []).map((r) => ({ name: r.name as string, kind: r.kind as string, owner: (r.owner as string | null) ?? null })),
     encoding,
+    readOnly: readOnlyOf(head),
   };
 }
 
