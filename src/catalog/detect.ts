@@ -13,7 +13,7 @@ import { compareVersions, describeReleases, SCHEMA_VERSIONS, type SchemaVersion 
 export function readBackendCatalog(
   sql: Queryable,
   backend: Pick<ResolvedBackend, 'shapes' | 'catalogTables'>,
-  options: { relations?: boolean } = {},
+  options: { relations?: boolean; role?: string } = {},
 ): Promise<CatalogState> {
   return readCatalog(sql, backend.shapes, { ...options, tables: backend.catalogTables });
 }

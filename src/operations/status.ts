@@ -85,7 +85,8 @@ export async function inspectPostgresBackend(options: InspectOptions = {}): Prom
   const checked = role === undefined ? undefined : checkRoleName(role);
   const backend = resolveBackend(rest);
   const { state, privileges } = await withPool(await resolveDatabase(rest, backend.settings), backend, async (sql, run) => {
-    const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
+    // Row-level security is judged for the role AsyncMQ runs as.
+    const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true, ...(checked === undefined ? {} : { role: checked }) }));
     const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
     return { state, privileges };
   });
