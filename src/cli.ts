@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AsyncmqPostgresError } from './errors.js';
+import { AsyncmqPostgresError, printable } from './errors.js';
 import type { PendingIndex } from './operations/index-builds.js';
 import { installOrDropPostgresBackend, type PostgresBackendReport } from './operations/install.js';
 import { renderLockStatements } from './operations/locking.js';
@@ -316,6 +316,11 @@ function describeReport(report: PostgresBackendReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The status as text. Names, definitions and advice come from the database, so each line is made
+ * printable (errors.ts): a name holding a newline or an escape sequence shows as escapes and
+ * cannot forge a line of its own.
+ */
 function describeStatus(status: PostgresBackendStatus): string {
   const lines = [
     `namespace ${status.namespace ?? '(none selected)'}${status.namespaceExists ? '' : ' (missing)'}, index profile ${status.indexes}`,
@@ -354,7 +359,7 @@ function describeStatus(status: PostgresBackendStatus): string {
   } else if (status.warnings > 0) {
     lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`);
   } else lines.push('OK: installed and in shape.');
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 function describeVersion({ schemaVersion: v, namespace }: PostgresBackendStatus): string {

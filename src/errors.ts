@@ -55,6 +55,21 @@ export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgres
 }
 
 /**
+ * Text from the database (names, definitions, messages that embed them) made safe to print on a
+ * terminal, one line: control characters (a newline, ESC and the escape sequences it starts,
+ * C1 codes such as CSI) and the invisible marks that reorder or split lines (bidirectional
+ * overrides, line and paragraph separators) are written as escapes (`\n`, `\x1b`, `\u202e`).
+ * A column named "x\n\x1b[32mOK" then shows as that text, and cannot forge a line of output.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
+/**
  * Where a connection's secret can show up in text. Messages this package builds name only the
  * parts that cannot hold the password (host, port, database, user); redaction is the safety net
  * for text written by the driver or the server, so it looks where a password is written, not

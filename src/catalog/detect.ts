@@ -5,7 +5,7 @@
  */
 import { compareCatalog, readCatalog, type CatalogState, type TableStatus } from './compare.js';
 import type { Queryable } from '../connection/drivers/index.js';
-import { AsyncmqPostgresError } from '../errors.js';
+import { AsyncmqPostgresError, printable } from '../errors.js';
 import { shapesByVersion, type ResolvedBackend } from '../schema/backend.js';
 import { compareVersions, describeReleases, SCHEMA_VERSIONS, type SchemaVersion } from '../config/versions.js';
 
@@ -109,7 +109,8 @@ const CLI_UPGRADE = 'asyncmq-postgres upgrade';
 
 /** Throws the coded error for a verdict that stops install; returns for `ok` and `unknown`. */
 export function refuseOtherVersion(verdict: Verdict, version: SchemaVersion, match: VersionMatch, namespace: string | null): void {
-  const holds = `the tables in ${namespace} hold ${describeMatch(match, namespace)}`;
+  // The namespace can come from the database (current_schema()): printed as one line whatever it holds.
+  const holds = printable(`the tables in ${namespace} hold ${describeMatch(match, namespace)}`);
   switch (verdict.kind) {
     case 'upgrade':
       throw new AsyncmqPostgresError(

@@ -21,7 +21,7 @@
  *   `concurrentIndexes` is set.
  */
 import { compareCatalog, missingIndexes, readCatalog, somethingToCreate } from '../catalog/compare.js';
-import { AsyncmqPostgresError } from '../errors.js';
+import { AsyncmqPostgresError, printable } from '../errors.js';
 import { inNamespace, planInstall } from '../schema/ddl.js';
 import { detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor } from '../catalog/detect.js';
 import { drop } from './drop.js';
@@ -126,7 +126,7 @@ async function verify(sql: Link, backend: ResolvedBackend, run: Step): Promise<P
   if (missing.length > 0) {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_SCHEMA_INCOMPLETE',
-      `the database lacks what the AsyncMQ tables declare: ${missing.join(', ')}. verifyOnly creates nothing: apply the migrations ` +
+      `the database lacks what the AsyncMQ tables declare: ${printable(missing.join(', '))}. verifyOnly creates nothing: apply the migrations ` +
         'that hold these tables (drizzle-kit migrate), or let the installer own them (without verifyOnly)',
     );
   }

@@ -4,7 +4,7 @@
  * catalog comparisons in, errors out.
  */
 import { isBreaking, type CatalogState, type ItemStatus, type ReadOnlyTarget, type TableStatus } from '../catalog/compare.js';
-import { AsyncmqPostgresError } from '../errors.js';
+import { AsyncmqPostgresError, printable } from '../errors.js';
 
 export function existingOf(state: CatalogState) {
   return { namespace: state.namespace ?? undefined, namespaceExists: state.namespaceExists, tables: state.tables.map((t) => t.name) };
@@ -31,9 +31,10 @@ export function itemLines(
   return statuses.flatMap((t) =>
     t.items
       .filter(keep)
+      // Names and definitions come from the database: one line each, whatever they hold.
       .flatMap((i) => [
-        `  ${state.namespace}.${t.name}: ${i.kind} ${i.name} ${i.status}` + (i.expected ? `, expected ${i.expected}` : '') + (i.actual ? `, found ${i.actual}` : ''),
-        ...(options.advice && i.advice ? [`      ${i.advice}`] : []),
+        printable(`  ${state.namespace}.${t.name}: ${i.kind} ${i.name} ${i.status}` + (i.expected ? `, expected ${i.expected}` : '') + (i.actual ? `, found ${i.actual}` : '')),
+        ...(options.advice && i.advice ? [printable(`      ${i.advice}`)] : []),
       ]),
   );
 }
