@@ -24,6 +24,13 @@ export interface RunningServer {
   url: string;
   /** Stops the server and removes its directory; safe to call more than once. */
   stop(): Promise<void>;
+  /**
+   * Stops the server and starts it again, same port, same data. `crash`: stopped as a crash
+   * would stop it (an immediate shutdown, no checkpoint), so it recovers on start and its
+   * UNLOGGED tables come back empty. `standby`: started as a hot standby (a standby.signal and
+   * no primary to follow), in recovery and read-only for good. For tests of what happens there.
+   */
+  restart(options?: { crash?: boolean; standby?: boolean }): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -90,11 +97,43 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
 
+  let binaries: Binaries | undefined;
+  const launch = async () => {
+    server = spawn(
+      binaries!.postgres,
+      [
+        '-D', dataDir,
+        '-p', String(port),
+        '-c', 'listen_addresses=127.0.0.1',
+        '-c', 'unix_socket_directories=', // TCP only: no socket or lock file in /tmp
+        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
+        '-c', 'max_connections=200',
+      ],
+      { ...user, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    await ready(server, logs);
+  };
+  const restart = async ({ crash = false, standby = false } = {}) => {
+    if (!server || stopping) throw new Error('the embedded Postgres is not running');
+    try {
+      await terminate(server, crash ? 'SIGQUIT' : 'SIGINT');
+      if (standby) {
+        const signal = join(dataDir, 'standby.signal');
+        await writeFile(signal, '', { mode: 0o600 });
+        if (user) await chown(signal, user.uid, user.gid);
+      }
+      await launch();
+    } catch (error) {
+      await stop().catch(() => {});
+      throw new Error(`embedded Postgres did not restart: ${(error as Error).message}\n${logs.slice(-20).join('')}`);
+    }
+  };
+
   try {
     if (user) await chown(runDir, user.uid, user.gid);
     // A copy the postgres user can run, when it cannot reach these: by default inside the run's
     // own directory, so it goes with the run like everything else.
-    const binaries = await binariesFor(options.binaries ?? (await locateBinaries()), user, options.cacheRoot ?? runDir);
+    binaries = await binariesFor(options.binaries ?? (await locateBinaries()), user, options.cacheRoot ?? runDir);
     const passwordFile = join(runDir, 'password');
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600, flag: 'wx' });
     try {
@@ -108,24 +147,12 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     } finally {
       await unlink(passwordFile).catch(() => {});
     }
-    server = spawn(
-      binaries.postgres,
-      [
-        '-D', dataDir,
-        '-p', String(port),
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', 'unix_socket_directories=', // TCP only: no socket or lock file in /tmp
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-        '-c', 'max_connections=200',
-      ],
-      { ...user, env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    await ready(server, logs);
+    await launch();
   } catch (error) {
     await stop().catch(() => {});
     throw new Error(`embedded Postgres did not start: ${(error as Error).message}\n${logs.slice(-20).join('')}`);
   }
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop };
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop, restart };
 }
 
 function collect(child: ChildProcess, logs: string[]): void {
@@ -157,7 +184,7 @@ function finished(child: ChildProcess, logs: string[], deadlineMs: number, what:
   });
 }
 
-/** Resolves when the server says it accepts connections; its exit or the deadline rejects. */
+/** Resolves when the server says it accepts connections (read-only ones, as a standby); its exit or the deadline rejects. */
 function ready(server: ChildProcess, logs: string[]): Promise<void> {
   collect(server, logs);
   return new Promise((resolve, reject) => {
@@ -171,7 +198,7 @@ function ready(server: ChildProcess, logs: string[]): Promise<void> {
     let seen = '';
     const watch = (chunk: Buffer) => {
       seen = (seen + chunk.toString('utf8')).slice(-4096);
-      if (seen.includes('database system is ready to accept connections')) done();
+      if (/database system is ready to accept (read-only )?connections/.test(seen)) done();
     };
     server.stderr?.on('data', watch);
     server.once('error', (error) => done(error));
@@ -179,11 +206,12 @@ function ready(server: ChildProcess, logs: string[]): Promise<void> {
   });
 }
 
-/** Fast shutdown; then immediate shutdown, then SIGKILL, each after a deadline. */
-async function terminate(server: ChildProcess): Promise<void> {
+/** Fast shutdown (or, from `first`, an immediate one); then immediate shutdown, then SIGKILL, each after a deadline. */
+async function terminate(server: ChildProcess, first: 'SIGINT' | 'SIGQUIT' = 'SIGINT'): Promise<void> {
   if (server.exitCode !== null || server.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  for (const [signal, waitMs] of [['SIGINT', STOP_DEADLINE_MS], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const) {
+  const steps = ([['SIGINT', STOP_DEADLINE_MS], ['SIGQUIT', 10_000], ['SIGKILL', 10_000]] as const).filter(([signal]) => first === 'SIGINT' || signal !== 'SIGINT');
+  for (const [signal, waitMs] of steps) {
     server.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const gone = await Promise.race([exited.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), waitMs)))]);

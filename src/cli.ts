@@ -13,7 +13,7 @@
  * queue's writers): whoever runs the command, a person or a deploy step, wants the schema complete.
  */
 import { readFileSync } from 'node:fs';
-import { AsyncmqPostgresError } from './errors.js';
+import { AsyncmqPostgresError, printable } from './errors.js';
 import type { PendingIndex } from './operations/index-builds.js';
 import { runBackend, type PostgresBackendReport } from './operations/install.js';
 import { renderLockStatements } from './operations/locking.js';
@@ -331,12 +331,19 @@ function describeReport(report: PostgresBackendReport, run: Invocation): string 
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The status as text. Names, definitions and advice come from the database, so each line is made
+ * printable (errors.ts): a name holding a newline or an escape sequence shows as escapes and
+ * cannot forge a line of its own.
+ */
 function describeStatus(status: PostgresBackendStatus, run: Invocation): string {
   const lines = [
     `namespace ${status.namespace ?? '(none selected)'}${status.namespaceExists ? '' : ' (missing)'}, index profile ${status.indexes}`,
     describeVersion(status, run),
     run.describeVersion(status.schemaVersion.configured),
   ];
+  if (status.readOnly) lines.push(`read-only: ${status.readOnly.advice}`);
+  const moot = status.readOnly ? ' (but this database takes no writes)' : '';
   const impact = (item: ItemStatus) =>
     item.status === 'different' || item.status === 'extra' ? (item.impact === 'breaks' ? ' [breaks AsyncMQ]' : ' [warning]') : '';
   for (const table of status.tables) {
@@ -359,18 +366,20 @@ function describeStatus(status: PostgresBackendStatus, run: Invocation): string 
   const { privileges } = status;
   const lacking = privileges.objects.filter((o) => o.missing.length > 0);
   if (lacking.length === 0) {
-    lines.push(`privileges of role ${privileges.role}: everything AsyncMQ needs on ${privileges.objects.map((o) => `${o.kind} ${o.name}`).join(', ')}`);
+    lines.push(`privileges of role ${privileges.role}: everything AsyncMQ needs on ${privileges.objects.map((o) => `${o.kind} ${o.name}`).join(', ')}${moot}`);
   } else {
-    lines.push(`privileges of role ${privileges.role}: some that AsyncMQ needs are missing`);
+    lines.push(`privileges of role ${privileges.role}: some that AsyncMQ needs are missing${moot}`);
     for (const o of lacking) lines.push(`  ${o.kind.padEnd(10)} ${o.name.padEnd(32)} missing ${o.missing.join(', ')}`);
     for (const fix of privileges.fixes) lines.push(`  fix: ${fix};`);
   }
   if (status.problems > 0) {
-    lines.push(`NOT OK: ${status.problems} problem(s): missing, breaking AsyncMQ, or privileges the role lacks${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
+    const kinds = 'missing, breaking AsyncMQ, or privileges the role lacks';
+    const what = status.readOnly ? `AsyncMQ cannot write to this database (and any others: ${kinds})` : kinds;
+    lines.push(`NOT OK: ${status.problems} problem(s): ${what}${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
   } else if (status.warnings > 0) {
     lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`);
   } else lines.push('OK: installed and in shape.');
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 function describeVersion({ schemaVersion: v, namespace }: PostgresBackendStatus, run: Invocation): string {

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   ASYNCMQ_NAME_CONFLICT: 'database',
   ASYNCMQ_DEPENDENT_OBJECTS: 'database',
   ASYNCMQ_UNKNOWN_ROLE: 'database',
+  ASYNCMQ_READ_ONLY: 'database',
   ASYNCMQ_DATABASE_ERROR: 'database',
 } as const;
 
@@ -51,6 +52,21 @@ export class AsyncmqPostgresError extends Error {
 
 export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgresError {
   return error instanceof AsyncmqPostgresError;
+}
+
+/**
+ * Text from the database (names, definitions, messages that embed them) made safe to print on a
+ * terminal, one line: control characters (a newline, ESC and the escape sequences it starts,
+ * C1 codes such as CSI) and the invisible marks that reorder or split lines (bidirectional
+ * overrides, line and paragraph separators) are written as escapes (`\n`, `\x1b`, `\u202e`).
+ * A column named "x\n\x1b[32mOK" then shows as that text, and cannot forge a line of output.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
 }
 
 /**

@@ -5,21 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import postgres, { type Sql } from 'postgres';
 import { compareCatalog, readCatalog, type ItemStatus } from '../src/catalog/compare.js';
-import { main } from '../src/cli.js';
 import { installOrDropPostgresBackend, inspectPostgresBackend, type Impact } from '../src/index.js';
 import { resolveBackend } from '../src/schema/backend.js';
 import { runAsyncmqStatements } from './support/asyncmq.js';
+import { asJson, asyncmq09, asyncmq09Job } from './support/asyncmq09.js';
+import { runCli as run } from './support/cli.js';
 import { createDatabase } from './support/db.js';
+import { createRole } from './support/roles.js';
 import { snapshot } from './support/snapshot.js';
 import { failure } from './support/failure.js';
-
-async function run(args: string[], env: Record<string, string | undefined>) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env });
-  return { code, stdout, stderr };
-}
+import { at } from './support/versions.js';
 
 
 const CASES: { change: string; sql: string; item?: string; impact: Impact | 'none' }[] = [
@@ -40,6 +37,42 @@ const CASES: { change: string; sql: string; item?: string; impact: Impact | 'non
   { change: 'the unique key under another name', sql: 'alter table asyncmq_jobs rename constraint asyncmq_jobs_job_id_key to asyncmq_jobs_job_id_unique', item: 'constraint asyncmq_jobs_job_id_key', impact: 'harmless' },
   { change: "a DBA's rebuilt status index", sql: 'drop index idx_asyncmq_jobs_status; create index idx_asyncmq_jobs_status on asyncmq_jobs (status, queue_name)', item: 'index idx_asyncmq_jobs_status', impact: 'harmless' },
   { change: "an app's own index", sql: 'create index app_jobs_by_data on asyncmq_jobs using gin (data)', impact: 'none' },
+  { change: 'a deterministic collation on queue_name', sql: 'alter table asyncmq_jobs alter column queue_name type text collate "C"', item: 'column queue_name', impact: 'harmless' },
+  {
+    change: 'an AFTER trigger that audits',
+    sql: `create table audit (job_id text); create function audit_job() returns trigger language plpgsql as $$ begin insert into audit values (new.job_id); return null; end $$;
+      create trigger audit_jobs after insert or update on asyncmq_jobs for each row execute function audit_job()`,
+    item: 'trigger audit_jobs',
+    impact: 'harmless',
+  },
+  {
+    change: 'a BEFORE statement trigger',
+    sql: `create function count_writes() returns trigger language plpgsql as $$ begin return null; end $$;
+      create trigger count_writes before insert or update or delete on asyncmq_jobs for each statement execute function count_writes()`,
+    item: 'trigger count_writes',
+    impact: 'harmless',
+  },
+  {
+    change: 'a BEFORE row trigger that drops rows, disabled',
+    sql: `create function drop_job() returns trigger language plpgsql as $$ begin return null; end $$;
+      create trigger drop_jobs before insert on asyncmq_jobs for each row execute function drop_job(); alter table asyncmq_jobs disable trigger drop_jobs`,
+    item: 'trigger drop_jobs',
+    impact: 'harmless',
+  },
+  {
+    change: 'an ALSO rule on DELETE',
+    sql: 'create table deleted_jobs (job_id text); create rule keep_deleted as on delete to asyncmq_jobs do also insert into deleted_jobs values (old.job_id)',
+    item: 'rule keep_deleted',
+    impact: 'harmless',
+  },
+  {
+    change: 'an INSTEAD NOTHING rule on INSERT, disabled',
+    sql: 'create rule no_insert as on insert to asyncmq_jobs do instead nothing; alter table asyncmq_jobs disable rule no_insert',
+    item: 'rule no_insert',
+    impact: 'harmless',
+  },
+  // The test's session is a superuser, which bypasses it (see the role's own test below).
+  { change: 'row-level security the session bypasses', sql: 'alter table asyncmq_jobs enable row level security', item: 'table row-level security', impact: 'harmless' },
 
   { change: 'an extra NOT NULL column without a default', sql: 'alter table asyncmq_jobs add column tenant text not null', item: 'column tenant', impact: 'breaks' },
   { change: 'an extra check constraint', sql: "alter table asyncmq_jobs add constraint known_status check (status in ('waiting', 'completed'))", item: 'constraint known_status', impact: 'breaks' },
@@ -59,6 +92,34 @@ const CASES: { change: string; sql: string; item?: string; impact: Impact | 'non
   { change: 'created_at defaulting to a constant', sql: "alter table asyncmq_jobs alter column created_at set default '2000-01-01'", item: 'column created_at', impact: 'breaks' },
   { change: 'job_id as an integer', sql: 'alter table asyncmq_jobs alter column job_id type integer using 0', item: 'column job_id', impact: 'breaks' },
   { change: 'the unique key dropped', sql: 'alter table asyncmq_jobs drop constraint asyncmq_jobs_job_id_key', item: 'constraint asyncmq_jobs_job_id_key', impact: 'breaks' },
+  {
+    change: 'a case-insensitive (nondeterministic) collation on job_id',
+    sql: "create collation case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false); alter table asyncmq_jobs alter column job_id type text collate case_insensitive",
+    item: 'column job_id',
+    impact: 'breaks',
+  },
+  {
+    change: 'a BEFORE INSERT trigger returning NULL',
+    sql: `create function drop_job() returns trigger language plpgsql as $$ begin return null; end $$;
+      create trigger drop_jobs before insert on asyncmq_jobs for each row execute function drop_job()`,
+    item: 'trigger drop_jobs',
+    impact: 'breaks',
+  },
+  {
+    change: 'a BEFORE UPDATE trigger that changes the status',
+    sql: `create function hold_job() returns trigger language plpgsql as $$ begin new.status := 'held'; return new; end $$;
+      create trigger hold_jobs before update on asyncmq_jobs for each row execute function hold_job()`,
+    item: 'trigger hold_jobs',
+    impact: 'breaks',
+  },
+  { change: 'a rule ON INSERT DO INSTEAD NOTHING', sql: 'create rule no_insert as on insert to asyncmq_jobs do instead nothing', item: 'rule no_insert', impact: 'breaks' },
+  {
+    change: 'an ALSO rule on INSERT',
+    sql: 'create table audit (job_id text); create rule audit_insert as on insert to asyncmq_jobs do also insert into audit values (new.job_id)',
+    item: 'rule audit_insert',
+    impact: 'breaks',
+  },
+  { change: 'an INSTEAD NOTHING rule on DELETE', sql: 'create rule keep_jobs as on delete to asyncmq_jobs do instead nothing', item: 'rule keep_jobs', impact: 'breaks' },
   {
     change: 'a view in place of a table',
     sql: 'drop table asyncmq_cancelled_jobs; create view asyncmq_cancelled_jobs as select queue_name, job_id from asyncmq_jobs',
@@ -207,3 +268,133 @@ test('an index name taken on an existing table does not stop install; status say
   assert.match(item.advice!, /Rename or drop the other object/);
   assert.equal((await run(['status'], env)).code, 1);
 });
+
+// Issue 14, item 6: each of these once left status and install at exit 0.
+const LOSES_JOBS = [
+  {
+    change: 'a case-insensitive collation on job_id',
+    sql: "create collation case_insensitive (provider = icu, locale = 'und-u-ks-level2', deterministic = false); alter table asyncmq_jobs alter column job_id type text collate case_insensitive",
+    line: /\n {2}column {5}job_id +different \[breaks AsyncMQ\]: expected text NOT NULL; found text COLLATE public\.case_insensitive NOT NULL\n {14}the nondeterministic collation public\.case_insensitive makes values that differ compare equal/,
+    refused: 'public.asyncmq_jobs: column job_id different, expected text NOT NULL, found text COLLATE public.case_insensitive NOT NULL',
+  },
+  {
+    change: 'row-level security with no policy',
+    sql: 'alter table asyncmq_jobs enable row level security',
+    line: /\n {2}table {6}row-level security +different \[breaks AsyncMQ\]: expected disabled; found enabled, 0 policies\n {14}the role \w+ is held to it: it has no policy, so every INSERT is refused/,
+    refused: 'public.asyncmq_jobs: table row-level security different, expected disabled, found enabled, 0 policies',
+  },
+  {
+    change: 'a BEFORE INSERT trigger returning NULL',
+    sql: `create function drop_job() returns trigger language plpgsql as $$ begin return null; end $$;
+      create trigger drop_jobs before insert on asyncmq_jobs for each row execute function drop_job()`,
+    line: /\n {2}trigger {4}drop_jobs +extra \[breaks AsyncMQ\]: found BEFORE INSERT FOR EACH ROW EXECUTE FUNCTION public\.drop_job\(\)\n {14}it runs before each row AsyncMQ inserts, .*returning NULL skips the row/,
+    refused: 'public.asyncmq_jobs: trigger drop_jobs extra, found BEFORE INSERT FOR EACH ROW EXECUTE FUNCTION public.drop_job()',
+  },
+  {
+    change: 'a rule ON INSERT DO INSTEAD NOTHING',
+    sql: 'create rule no_insert as on insert to asyncmq_jobs do instead nothing',
+    line: /\n {2}rule {7}no_insert +extra \[breaks AsyncMQ\]: found ON INSERT DO INSTEAD \(\.\.\.\)\n {14}DO INSTEAD replaces AsyncMQ's INSERTs with the rule's action: DO INSTEAD NOTHING drops them with no error/,
+    refused: 'public.asyncmq_jobs: rule no_insert extra, found ON INSERT DO INSTEAD (...)',
+  },
+  {
+    change: 'an UNLOGGED table',
+    sql: 'alter table asyncmq_jobs set unlogged',
+    line: /\n {2}table {6}persistence +different \[breaks AsyncMQ\]: expected logged; found UNLOGGED\n {14}Postgres empties an UNLOGGED table after a crash/,
+    refused: 'public.asyncmq_jobs: table persistence different, expected logged, found UNLOGGED',
+  },
+];
+
+test('what loses or refuses AsyncMQ 0.9\'s jobs (a case-insensitive collation, RLS, a BEFORE trigger, an INSTEAD rule, UNLOGGED): status exits 1 and install refuses, as AsyncMQ\'s role', async () => {
+  for (const c of LOSES_JOBS) {
+    const db = await createDatabase();
+    const role = await createRole();
+    await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9') });
+    await db.sql.unsafe(`grant select, insert, update, delete on all tables in schema public to ${role.name};
+      grant usage on all sequences in schema public to ${role.name}; ${c.sql}`);
+    // As AsyncMQ runs: a role of its own, not the tables' owner, on its own URL.
+    const env = { ASYNCMQ_POSTGRES_BACKEND_URL: role.url(db.name), ASYNCMQ_POSTGRES_SCHEMA_VERSION: '0.9' };
+    const status = await run(['status'], env);
+    assert.equal(status.code, 1, `${c.change}:\n${status.stdout}`);
+    assert.match(status.stdout, c.line, c.change);
+    const install = await run(['install'], env);
+    assert.equal(install.code, 3, `${c.change}: ${install.stdout}`);
+    assert.match(install.stderr, /\[ASYNCMQ_SCHEMA_MISMATCH\]\n$/);
+    assert.ok(install.stderr.includes(`\n  ${c.refused}\n`), `${c.change}: ${install.stderr}`);
+    // The fast path of a startup with nothing to do falls back too, and refuses the same way.
+    const error = await failure(installOrDropPostgresBackend({ connectionString: role.url(db.name), ...at('0.9') }));
+    assert.equal(error.code, 'ASYNCMQ_SCHEMA_MISMATCH', c.change);
+  }
+});
+
+test("AsyncMQ 0.9's own statements lose or fail jobs under each of these", async () => {
+  const enqueue = (sql: Sql, id: string) => sql.unsafe(asyncmq09('job-upsert'), ['q', id, asJson(asyncmq09Job(id)), 'waiting']);
+  const outcomes: Record<string, string> = {};
+  // UNLOGGED loses its jobs only in a crash: test/server-restarts.test.ts.
+  for (const c of LOSES_JOBS.filter((c) => !c.sql.includes('unlogged'))) {
+    const db = await createDatabase();
+    const role = await createRole();
+    await installOrDropPostgresBackend({ connectionString: db.url, ...at('0.9') });
+    await db.sql.unsafe(`grant select, insert, update, delete on all tables in schema public to ${role.name};
+      grant usage on all sequences in schema public to ${role.name}; ${c.sql}`);
+    const asAsyncmq = postgres(role.url(db.name), { max: 1, onnotice: () => {} });
+    try {
+      outcomes[c.change] = await enqueue(asAsyncmq, 'J-1')
+        .then(() => enqueue(asAsyncmq, 'j-1'))
+        .then(async () => `${(await db.sql.unsafe('select job_id from asyncmq_jobs order by id')).map((r) => r.job_id).join(', ') || 'no job'} stored`)
+        .catch((error: Error) => `refused: ${error.message}`);
+    } finally {
+      await asAsyncmq.end({ timeout: 5 });
+    }
+  }
+  assert.deepEqual(outcomes, {
+    // Two jobs enqueued, one row: j-1's upsert landed on J-1's row.
+    'a case-insensitive collation on job_id': 'J-1 stored',
+    'row-level security with no policy': 'refused: new row violates row-level security policy for table "asyncmq_jobs"',
+    'a BEFORE INSERT trigger returning NULL': 'no job stored',
+    'a rule ON INSERT DO INSTEAD NOTHING': 'no job stored',
+  });
+});
+
+test("row-level security is judged for the role AsyncMQ runs as: the owner bypasses it unless it is forced; another role breaks", async () => {
+  const db = await createDatabase();
+  const role = await createRole();
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+  const owner = await createRole();
+  await db.sql.unsafe(`alter table asyncmq_jobs owner to ${owner.name}; alter table asyncmq_repeatables owner to ${owner.name};
+    alter table asyncmq_cancelled_jobs owner to ${owner.name}; alter sequence asyncmq_jobs_id_seq owner to ${owner.name};
+    grant select, insert, update, delete on all tables in schema public to ${role.name}; grant usage on all sequences in schema public to ${role.name};
+    alter table asyncmq_jobs enable row level security`);
+  const judged = async (options: { connectionString: string; role?: string }) => {
+    const status = await inspectPostgresBackend({ ...options, env: {} });
+    const item = status.tables[0]!.items.find((i) => i.name === 'row-level security')!;
+    return [item.impact, status.tables[0]!.status];
+  };
+  // The superuser and the owner bypass it; the superuser on behalf of another role does not.
+  assert.deepEqual(await judged({ connectionString: db.url }), ['harmless', 'present']);
+  assert.deepEqual(await judged({ connectionString: owner.url(db.name) }), ['harmless', 'present']);
+  assert.deepEqual(await judged({ connectionString: db.url, role: owner.name }), ['harmless', 'present']);
+  assert.deepEqual(await judged({ connectionString: db.url, role: role.name }), ['breaks', 'different']);
+  assert.deepEqual(await judged({ connectionString: role.url(db.name) }), ['breaks', 'different']);
+  // Install, as each: the owner starts (and AsyncMQ as the owner works), the other role is refused.
+  assert.deepEqual((await installOrDropPostgresBackend({ connectionString: owner.url(db.name), env: {} })).created, []);
+  await withClient(owner.url(db.name), (sql) => runAsyncmqStatements(sql));
+  assert.equal((await failure(installOrDropPostgresBackend({ connectionString: role.url(db.name), env: {} }))).code, 'ASYNCMQ_SCHEMA_MISMATCH');
+  await assert.rejects(withClient(role.url(db.name), (sql) => runAsyncmqStatements(sql)), /row-level security/);
+  // Forced, the owner is held to it too (a superuser still is not).
+  await db.sql.unsafe('alter table asyncmq_jobs force row level security');
+  assert.deepEqual(await judged({ connectionString: owner.url(db.name) }), ['breaks', 'different']);
+  await assert.rejects(withClient(owner.url(db.name), (sql) => runAsyncmqStatements(sql)), /row-level security/);
+  assert.deepEqual(await judged({ connectionString: db.url }), ['harmless', 'present']);
+  // A policy that lets AsyncMQ's role do everything: still judged breaking (policies are not read), and the advice says why.
+  const status = await inspectPostgresBackend({ connectionString: db.url, env: {}, role: role.name });
+  assert.match(status.tables[0]!.items.find((i) => i.name === 'row-level security')!.advice!, /asyncmq-postgres does not judge policies; ALTER TABLE "public"\."asyncmq_jobs" DISABLE ROW LEVEL SECURITY/);
+});
+
+async function withClient<T>(url: string, body: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    return await body(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

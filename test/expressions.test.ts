@@ -10,7 +10,9 @@ import postgres from 'postgres';
 import { readCatalog, UNREADABLE_EXPRESSION } from '../src/catalog/compare.js';
 import { installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
 import { normalizeSql } from '../src/schema/sql-text.js';
+import { runCli } from './support/cli.js';
 import { createDatabase } from './support/db.js';
+import { failure } from './support/failure.js';
 import { queryable } from './support/queryable.js';
 
 const TABLE = `create table corpus (
@@ -169,4 +171,47 @@ test('reading the catalog takes no lock on the tables, even with check constrain
     session.release();
     await holder.end({ timeout: 5 });
   }
+});
+
+test("a LATIN1 database with an app's partial index on a non-ASCII literal: status, verifyOnly, install, upgrade and drop all work, and the predicate prints as Postgres's", async () => {
+  const db = await createDatabase({ encoding: 'LATIN1' });
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  const at = (version: '0.1' | '0.9') => ({ connectionString: db.url, env: {}, settings: { postgresSchemaVersion: version } });
+  await installOrDropPostgresBackend(at('0.1'));
+  await db.sql.unsafe(`create index app_done on asyncmq_jobs (queue_name) where status <> 'terminé'`);
+  const [done] = (await definitions(db.sql, 'asyncmq_jobs')).filter((r) => r.name === 'app_done');
+  assert.equal(done!.ours, `USING btree (queue_name) WHERE (status <> 'terminé'::text)`);
+  assert.equal(done!.ours, done!.postgres);
+
+  const status = await inspectPostgresBackend(at('0.1'));
+  assert.deepEqual([status.ok, status.problems, status.warnings], [true, 0, 0]);
+  assert.equal((await runCli(['status'], env)).code, 0);
+  await installOrDropPostgresBackend({ ...at('0.1'), verifyOnly: true });
+  // Install with work to do, then the upgrade, then drop.
+  await db.sql.unsafe('drop index idx_asyncmq_jobs_status');
+  assert.deepEqual((await installOrDropPostgresBackend({ ...at('0.1'), concurrentIndexes: true })).created, ['index public.idx_asyncmq_jobs_status']);
+  assert.equal((await installOrDropPostgresBackend({ ...at('0.9'), upgrade: true })).upgradedFrom, '0.1');
+  assert.equal((await inspectPostgresBackend(at('0.9'))).ok, true);
+  assert.equal((await installOrDropPostgresBackend({ ...at('0.9'), drop: true })).dropped.length, 5);
+});
+
+test("a 1,500-term expression in an app's generated column and a 2,000-term CHECK read as unreadable: the no-op install and status still answer", async () => {
+  const db = await createDatabase();
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+  const sum = (n: number) => Array.from({ length: n }, () => 'id').join(' + ');
+  await db.sql.unsafe(`alter table asyncmq_jobs add column total bigint generated always as (${sum(1500)}) stored`);
+  assert.deepEqual((await installOrDropPostgresBackend({ connectionString: db.url, env: {} })).created, []);
+  const status = await inspectPostgresBackend({ connectionString: db.url, env: {} });
+  const total = status.tables[0]!.items.find((i) => i.name === 'total')!;
+  assert.deepEqual([total.status, total.impact, total.actual], ['extra', 'harmless', `bigint GENERATED ALWAYS AS ((${UNREADABLE_EXPRESSION})) STORED`]);
+  assert.equal((await runCli(['status'], env)).code, 4);
+
+  await db.sql.unsafe(`alter table asyncmq_jobs add constraint huge check (${sum(2000)} > -1)`);
+  const checked = await inspectPostgresBackend({ connectionString: db.url, env: {} });
+  const huge = checked.tables[0]!.items.find((i) => i.name === 'huge')!;
+  assert.deepEqual([huge.status, huge.impact, huge.actual], ['extra', 'breaks', `CHECK ((${UNREADABLE_EXPRESSION}))`]);
+  assert.equal((await runCli(['status'], env)).code, 1);
+  const error = await failure(installOrDropPostgresBackend({ connectionString: db.url, env: {} }));
+  assert.equal(error.code, 'ASYNCMQ_SCHEMA_MISMATCH');
 });

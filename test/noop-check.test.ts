@@ -79,6 +79,22 @@ const SEED_DRIFTS: Record<string, string> = {
   'an index INVALID': "update pg_index set indisvalid = false where indexrelid = 'idx_asyncmq_jobs_status'::regclass",
   'a view instead of a table': 'drop table asyncmq_cancelled_jobs; create view asyncmq_cancelled_jobs as select queue_name, job_id from asyncmq_jobs',
   'a table missing': 'drop table asyncmq_repeatables',
+  // What stands between AsyncMQ's writes and its rows (issue 14): harmless or not, each falls back.
+  'a deterministic collation': 'alter table asyncmq_jobs alter column status type text collate "C"',
+  'a nondeterministic collation':
+    "create collation ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false); alter table asyncmq_jobs alter column job_id type text collate ci",
+  'row-level security': 'alter table asyncmq_jobs enable row level security',
+  'row-level security with a policy': 'alter table asyncmq_repeatables enable row level security; create policy everything on asyncmq_repeatables using (true) with check (true)',
+  'a BEFORE row trigger': `create function f() returns trigger language plpgsql as $$ begin return null; end $$;
+    create trigger t before insert on asyncmq_jobs for each row execute function f()`,
+  'an AFTER trigger': `create function f() returns trigger language plpgsql as $$ begin return null; end $$;
+    create trigger t after update on asyncmq_cancelled_jobs for each statement execute function f()`,
+  'a disabled trigger': `create function f() returns trigger language plpgsql as $$ begin return null; end $$;
+    create trigger t before insert on asyncmq_jobs for each row execute function f(); alter table asyncmq_jobs disable trigger t`,
+  'an INSTEAD rule': 'create rule r as on insert to asyncmq_jobs do instead nothing',
+  'an ALSO rule on DELETE': 'create rule r as on delete to asyncmq_cancelled_jobs do also notify asyncmq',
+  'a disabled rule': 'create rule r as on insert to asyncmq_jobs do instead nothing; alter table asyncmq_jobs disable rule r',
+  'an UNLOGGED table': 'alter table asyncmq_repeatables set unlogged',
 };
 
 test('the fast path falls back on every planted drift, and the full comparison reports each', async () => {

@@ -5,7 +5,7 @@
  */
 import { compareCatalog, readCatalog, type CatalogState, type TableStatus } from './compare.js';
 import type { Queryable } from '../connection/drivers/index.js';
-import { AsyncmqPostgresError } from '../errors.js';
+import { AsyncmqPostgresError, printable } from '../errors.js';
 import { shapesByVersion, type ResolvedBackend } from '../schema/backend.js';
 import { compareVersions, describeReleases, SCHEMA_VERSIONS, type SchemaVersion } from '../config/versions.js';
 
@@ -13,7 +13,7 @@ import { compareVersions, describeReleases, SCHEMA_VERSIONS, type SchemaVersion 
 export function readBackendCatalog(
   sql: Queryable,
   backend: Pick<ResolvedBackend, 'shapes' | 'catalogTables'>,
-  options: { relations?: boolean } = {},
+  options: { relations?: boolean; role?: string } = {},
 ): Promise<CatalogState> {
   return readCatalog(sql, backend.shapes, { ...options, tables: backend.catalogTables });
 }
@@ -133,7 +133,8 @@ export function refuseOtherVersion(
   namespace: string | null,
   remedies: Remedies = API_REMEDIES,
 ): void {
-  const holds = `the tables in ${namespace} hold ${describeMatch(match, namespace)}`;
+  // The namespace can come from the database (current_schema()): printed as one line whatever it holds.
+  const holds = printable(`the tables in ${namespace} hold ${describeMatch(match, namespace)}`);
   switch (verdict.kind) {
     case 'upgrade':
       throw new AsyncmqPostgresError(

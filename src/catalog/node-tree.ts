@@ -15,6 +15,13 @@
  * for its arguments' types, a constant of a type it does not decode, an explicit collation,
  * ...) it refuses, and callers show the expression as one no schema has. So two different
  * trees never print alike, and a difference in an expression or a predicate is never missed.
+ *
+ * It never throws: text that is no tree, a tree nested deeper than it prints (a 1,500-term sum
+ * in an app's generated column), a constant in an encoding it does not decode, all print as
+ * unreadable. Trees come from the database, so anything the server can store must not stop a
+ * status or a startup. Depth is bounded rather than printed iteratively: the schema's own
+ * expressions are a few levels deep, and what is deeper belongs to the app, whose judgement
+ * (src/catalog/drift.ts) does not depend on its text.
  */
 
 /** A value in a tree: a node, a list, a scalar token, a constant's bytes, or null (`<>`). */
@@ -70,20 +77,42 @@ function tokenize(text: string): string[] {
 
 class TreeSyntaxError extends Error {}
 
-/** Parses a tree's text (`pg_index.indexprs::text`, ...). Throws on text that is not one. */
+/**
+ * How deep a tree's text may nest (each node and each list is a level; an operator over an
+ * operator is two): deeper text is refused before the recursion below could exhaust the stack.
+ * Far above what an expression the printer takes can reach (`MAX_EXPRESSION_DEPTH`).
+ */
+const MAX_TREE_DEPTH = 600;
+
+/**
+ * How deeply nested an expression the printer prints (an operator whose operand is an operator
+ * is two levels). Index definitions and checks written by people are a few levels deep.
+ */
+const MAX_EXPRESSION_DEPTH = 200;
+
+/** Parses a tree's text (`pg_index.indexprs::text`, ...). Throws on text that is not one, or nests deeper than MAX_TREE_DEPTH. */
 export function parseTree(text: string): TreeValue {
   const tokens = tokenize(text);
   let at = 0;
+  let level = 0;
   const next = () => {
     if (at >= tokens.length) throw new TreeSyntaxError('unexpected end of tree');
     return tokens[at++]!;
   };
   const peek = () => tokens[at];
+  const nested = <T>(read: () => T): T => {
+    if (++level > MAX_TREE_DEPTH) throw new TreeSyntaxError('a tree nested too deeply');
+    try {
+      return read();
+    } finally {
+      level--;
+    }
+  };
 
   const value = (): TreeValue => {
     const token = next();
-    if (token === '{') return node();
-    if (token === '(') return list();
+    if (token === '{') return nested(node);
+    if (token === '(') return nested(list);
     if (token === '<>') return null;
     return token;
   };
@@ -99,7 +128,11 @@ export function parseTree(text: string): TreeValue {
         const length = Number(next());
         if (next() !== '[') throw new TreeSyntaxError('expected the bytes of a constant');
         const bytes: number[] = [];
-        for (let token = next(); token !== ']'; token = next()) bytes.push(Number(token));
+        for (let token = next(); token !== ']'; token = next()) {
+          // Postgres writes each byte as a signed char: -128 to 127.
+          if (!/^-?\d{1,3}$/.test(token) || Number(token) < -128 || Number(token) > 255) throw new TreeSyntaxError(`a byte ${token}`);
+          bytes.push(Number(token));
+        }
         fields[key] = { length, bytes };
       } else fields[key] = value();
     }
@@ -164,6 +197,11 @@ export interface TypeInfo {
 }
 
 export interface TreeCatalog {
+  /**
+   * The database's encoding (`getdatabaseencoding()`: `UTF8`, `LATIN1`, `SQL_ASCII`, ...), which
+   * a text constant's bytes are in. Absent: UTF8.
+   */
+  encoding?: string;
   column(attnum: number): ColumnInfo | undefined;
   type(oid: number): TypeInfo | undefined;
   operator(oid: number): OperatorInfo | undefined;
@@ -278,8 +316,28 @@ function littleEndian(bytes: readonly number[], size: number, signed: boolean): 
   return value;
 }
 
+/**
+ * Bytes of text in the database's encoding, as the server sends them to a UTF-8 client. UTF8 is
+ * decoded strictly; LATIN1 is ISO 8859-1, byte for code point (not the WHATWG "latin1", which
+ * is windows-1252); in any other encoding only ASCII is read (every server encoding extends it,
+ * and SQL_ASCII gives bytes above it no meaning), and anything else is refused.
+ */
+function decodeText(bytes: Uint8Array, encoding: string): string {
+  if (encoding === 'UTF8') {
+    try {
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    } catch {
+      throw new Unprintable('text that is not UTF-8');
+    }
+  }
+  if (encoding !== 'LATIN1' && bytes.some((b) => b > 0x7f)) throw new Unprintable(`text beyond ASCII in ${encoding}`);
+  let text = '';
+  for (const b of bytes) text += String.fromCharCode(b);
+  return text;
+}
+
 /** A varlena's text: a 4-byte header (the length, shifted) or a 1-byte short one; anything else is refused. */
-function varlenaText(datum: TreeDatum): string {
+function varlenaText(datum: TreeDatum, encoding: string): string {
   const b = datum.bytes;
   let start: number;
   let length: number;
@@ -290,8 +348,11 @@ function varlenaText(datum: TreeDatum): string {
     start = 4;
     length = Number(littleEndian(b, 4, false) >> 2n);
   } else throw new Unprintable('a compressed or external constant');
-  if (length !== datum.length || length > b.length) throw new Unprintable('a constant of another length');
-  return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(b.slice(start, length)));
+  if (length !== datum.length || length > b.length || length < start) throw new Unprintable('a constant of another length');
+  const bytes = Uint8Array.from(b.slice(start, length), (x) => x & 0xff);
+  // Text never holds a NUL byte; the server would not print one either.
+  if (bytes.includes(0)) throw new Unprintable('a text constant with a NUL byte');
+  return decodeText(bytes, encoding);
 }
 
 function typeName(catalog: TreeCatalog, oid: number): string {
@@ -346,7 +407,7 @@ function printConst(f: Readonly<Record<string, TreeValue>>, catalog: TreeCatalog
     case TEXT:
     case VARCHAR:
       if (int(f.constlen) !== -1 || bool(f.constbyval)) throw new Unprintable('a text constant');
-      sql = quoteLiteral(varlenaText(datum));
+      sql = quoteLiteral(varlenaText(datum, catalog.encoding ?? 'UTF8'));
       needLabel = true;
       break;
     default:
@@ -355,8 +416,21 @@ function printConst(f: Readonly<Record<string, TreeValue>>, catalog: TreeCatalog
   return printed(showtype === 0 && needLabel ? `${sql}${label}` : sql);
 }
 
+/** How deep `print` is in the expression now (see MAX_EXPRESSION_DEPTH). */
+let depth = 0;
+
 /** Prints one node; `showImplicit` as ruleutils passes it down (implicit casts show inside operators and calls). */
 function print(value: TreeValue | undefined, catalog: TreeCatalog, showImplicit: boolean): PrintedExpression {
+  if (depth >= MAX_EXPRESSION_DEPTH) throw new Unprintable('an expression nested too deeply');
+  depth++;
+  try {
+    return printNode(value, catalog, showImplicit);
+  } finally {
+    depth--;
+  }
+}
+
+function printNode(value: TreeValue | undefined, catalog: TreeCatalog, showImplicit: boolean): PrintedExpression {
   const node = nodeOf(value);
   const f = fields(node);
   const expr = (sql: string, type: number, collation = 0, functionLike = false): PrintedExpression => ({ sql, type, collation, functionLike });
@@ -507,25 +581,30 @@ function collationIn(f: Readonly<Record<string, TreeValue>>, field: string): num
 
 /**
  * Prints a tree (one expression, not a list), or returns undefined when it holds anything not
- * printed faithfully. Text that is not a tree at all is undefined too.
+ * printed faithfully. Never throws: whatever goes wrong (an Unprintable, and, as a last line, any
+ * other error, a stack exhausted by a catalog lookup included) makes it unreadable.
  */
 export function printExpression(tree: TreeValue, catalog: TreeCatalog): PrintedExpression | undefined {
+  depth = 0;
   try {
     return print(tree, catalog, false);
-  } catch (error) {
-    if (error instanceof Unprintable) return undefined;
-    throw error;
+  } catch {
+    return undefined;
+  } finally {
+    depth = 0;
   }
 }
 
-/** Parses a tree's text and prints each expression of it (index expressions are a list). */
+/**
+ * Parses a tree's text and prints each expression of it (index expressions are a list). Text
+ * that is no tree, or nests too deeply, is one unreadable expression. Never throws.
+ */
 export function printTreeText(text: string, catalog: TreeCatalog): (PrintedExpression | undefined)[] {
   let tree: TreeValue;
   try {
     tree = parseTree(text);
-  } catch (error) {
-    if (error instanceof TreeSyntaxError) return [undefined];
-    throw error;
+  } catch {
+    return [undefined];
   }
   return (Array.isArray(tree) ? tree : [tree]).map((t) => printExpression(t, catalog));
 }

@@ -3,9 +3,10 @@
  * restart, the common case, returns after its one catalog read without the full comparison.
  *
  * Pure, and deliberately written apart from the full comparison (src/catalog.ts) and its
- * judgements: it answers yes only to an exact match (every column's type, nullability,
- * default and identity, every constraint, every index of the schema under its own name with
- * its definition, valid) and no to anything else, even to a difference AsyncMQ works with, and
+ * judgements: it answers yes only to an exact match (every column's type, collation,
+ * nullability, default and identity, every constraint, every index of the schema under its own
+ * name with its definition, valid; a logged table with no trigger, no rule and no row-level
+ * security) and no to anything else, even to a difference AsyncMQ works with, and
  * install then goes on to the full comparison. So it can never say "in shape" where the full
  * comparison would not; test/noop-check.test.ts plants each kind of difference to hold it to that.
  */
@@ -19,6 +20,8 @@ export function exactlyInShape(shapes: readonly TableShape[], state: CatalogStat
 function tableInShape(shape: TableShape, state: CatalogState): boolean {
   const table = state.tables.find((t) => t.name === shape.name);
   if (!table || table.kind !== 'r') return false;
+  // What the schema never has, and the full comparison judges one by one.
+  if (table.persistence !== 'p' || table.rowSecurity.enabled || table.triggers.length > 0 || table.rules.length > 0) return false;
   return columnsInShape(shape, table, state.namespace) && constraintsInShape(shape, table) && indexesInShape(shape, table);
 }
 
@@ -26,7 +29,7 @@ function columnsInShape(shape: TableShape, table: CatalogTable, namespace: strin
   if (table.columns.length !== shape.columns.length) return false;
   return shape.columns.every((want) => {
     const have = table.columns.find((c) => c.name === want.name);
-    if (!have || have.type !== want.type || have.notNull !== want.notNull || have.identity || have.generated !== undefined) return false;
+    if (!have || have.type !== want.type || have.collation !== undefined || have.notNull !== want.notNull || have.identity || have.generated !== undefined) return false;
     return want.serial ? serialDefault(namespace, `${shape.name}_${want.name}_seq`).test(have.default ?? '') : (have.default ?? undefined) === want.default;
   });
 }

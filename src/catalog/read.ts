@@ -12,15 +12,29 @@
  * expressions of generated columns, which do, are printed from their trees too. NOT NULL
  * constraints (contype 'n', rows in pg_constraint from Postgres 18 on) are left out:
  * nullability is compared per column.
+ *
+ * What else decides whether AsyncMQ's rows are stored as it writes them is read from the catalogs
+ * alone too: each column's collation (and whether it is deterministic), the table's persistence
+ * and row-level security (and whether the role AsyncMQ runs as bypasses it), its triggers and its
+ * rules. Triggers and rules are described from their rows, their conditions and actions left
+ * out: pg_get_ruledef() locks the tables a rule names (an ACCESS SHARE lock, seen on Postgres
+ * 15), and the judgements depend only on when each fires and on what. The same read says
+ * whether the session can write at all (a hot standby, a database read-only by default) and
+ * which encoding text constants are in.
  */
 import type { Queryable } from '../connection/drivers/index.js';
 import { indexExpression, indexKeyDefinition, pgIdent, relationNames, type TableShape } from '../schema/ddl.js';
-import { EQ, inQuery, literal, oneOf, op, withoutCatalogQualifier } from '../schema/sql-text.js';
+import { CAT, EQ, inQuery, literal, oneOf, op, withoutCatalogQualifier } from '../schema/sql-text.js';
 import { printTreeText, TREE_OID_FIELDS, type FunctionInfo, type OperatorInfo, type TreeCatalog, type TypeInfo } from './node-tree.js';
 
 export interface CatalogColumn {
   name: string;
   type: string;
+  /**
+   * A collation other than the type's default (`COLLATE "C"`), with whether it is deterministic
+   * (a nondeterministic one makes values that differ compare equal); absent for the default.
+   */
+  collation?: { name: string; deterministic: boolean };
   notNull: boolean;
   default: string | null;
   /** `pg_attribute.attidentity`: `a` (always), `d` (by default); empty or absent for a plain column. */
@@ -41,10 +55,65 @@ export interface CatalogTable {
   oid: number;
   /** `pg_class.relkind`: `r` a table, `p` a partitioned table, `v` a view, ... */
   kind: string;
+  /** `pg_class.relpersistence`: `p` permanent, `u` unlogged, `t` temporary. */
+  persistence: string;
+  rowSecurity: CatalogRowSecurity;
   columns: CatalogColumn[];
   constraints: { name: string; definition: string }[];
   indexes: CatalogIndex[];
+  /** Triggers of the table's own (not those behind a foreign key or a constraint trigger, which are constraints). */
+  triggers: CatalogTrigger[];
+  /** Rewrite rules (a view's `_RETURN` aside). */
+  rules: CatalogRule[];
 }
+
+export interface CatalogRowSecurity {
+  /** `ENABLE ROW LEVEL SECURITY` */
+  enabled: boolean;
+  /** `FORCE ROW LEVEL SECURITY`: the owner is held to the policies too. */
+  forced: boolean;
+  /** How many policies the table has. */
+  policies: number;
+  /**
+   * Whether the role the read was made for (see `CatalogState.role`) bypasses it: a superuser,
+   * a role with BYPASSRLS, or the table's owner (or a member of it) when it is not forced. Null
+   * when that role does not exist.
+   */
+  bypassed: boolean | null;
+}
+
+export interface CatalogTrigger {
+  name: string;
+  timing: 'BEFORE' | 'AFTER' | 'INSTEAD OF';
+  level: 'ROW' | 'STATEMENT';
+  events: ('INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE')[];
+  /** `UPDATE OF` these columns only; empty for any update. */
+  updateOf: string[];
+  /** `pg_trigger.tgenabled`: `O` fires (the default), `D` disabled, `R` only in replica sessions, `A` always. */
+  enabled: string;
+  /** The function it runs, qualified. */
+  function: string;
+  /** Whether it has a WHEN condition. */
+  conditional: boolean;
+}
+
+export interface CatalogRule {
+  name: string;
+  event: 'SELECT' | 'UPDATE' | 'INSERT' | 'DELETE';
+  instead: boolean;
+  /** `pg_rewrite.ev_enabled`, as for triggers. */
+  enabled: string;
+  /** Whether it has a WHERE condition. */
+  conditional: boolean;
+}
+
+/**
+ * Why the session cannot write: the server is a hot standby (`recovery`), transactions are
+ * read-only by default (`default`: `default_transaction_read_only`, with where it was set, as
+ * pg_settings says: `database`, `user`, `configuration file`, ...), or this very transaction is
+ * read-only (`transaction`: an app's connection inside BEGIN READ ONLY).
+ */
+export type ReadOnlyTarget = { kind: 'recovery' } | { kind: 'default'; source: string } | { kind: 'transaction' };
 
 export interface CatalogRelation {
   name: string;
@@ -64,6 +133,12 @@ export interface CatalogState {
    * sequences. Read only on request (see `readCatalog`); empty otherwise.
    */
   relations: CatalogRelation[];
+  /** The database's encoding, as `getdatabaseencoding()` names it (`UTF8`, `LATIN1`, ...). */
+  encoding: string;
+  /** Null when the session can write; else why it cannot. */
+  readOnly: ReadOnlyTarget | null;
+  /** The role row-level security was judged for (`role`, or the session's); null when no such role exists. */
+  role: string | null;
 }
 
 /** What an expression this package cannot print shows as: text no schema's definition holds. */
@@ -71,7 +146,21 @@ export const UNREADABLE_EXPRESSION = 'an expression asyncmq-postgres cannot read
 
 
 /** The kinds of rows one read returns. */
-type Part = 'head' | 'tables' | 'columns' | 'constraints' | 'indexes' | 'opclasses' | 'types' | 'operators' | 'functions' | 'collations' | 'defaults' | 'relations';
+type Part =
+  | 'head'
+  | 'tables'
+  | 'columns'
+  | 'constraints'
+  | 'indexes'
+  | 'triggers'
+  | 'rules'
+  | 'opclasses'
+  | 'types'
+  | 'operators'
+  | 'functions'
+  | 'collations'
+  | 'defaults'
+  | 'relations';
 
 /** One kind of row: its columns (name, SQL, how to read the text back) and where they come from. */
 interface Branch {
@@ -92,17 +181,26 @@ interface Branch {
 function readPlan(
   namespace: string | null,
   tables: readonly string[],
-  options: { names: boolean; relations: readonly string[] | undefined },
+  options: { names: boolean; relations: readonly string[] | undefined; role: string | undefined },
 ): { sql: string; branches: Branch[] } {
   const ns = namespace === null ? 'pg_catalog.current_schema()' : literal(namespace);
   const ours = (expr: string) => inQuery(expr, 'select oid from ours');
   const text = (expr: string) => `(${expr})::pg_catalog.text`;
+  const setting = (name: string) => `pg_catalog.current_setting(${literal(name)})`;
   const branches: Branch[] = [
     {
       part: 'head',
       columns: [
         ['namespace', ns, 'text'],
         ['namespace_exists', `exists (select from pg_catalog.pg_namespace where nspname ${EQ} ${ns})`, 'bool'],
+        // Text constants in stored trees are in this encoding (see node-tree.ts).
+        ['encoding', 'pg_catalog.getdatabaseencoding()', 'text'],
+        // Whether AsyncMQ can write here at all: a hot standby, or read-only by default.
+        ['in_recovery', 'pg_catalog.pg_is_in_recovery()', 'bool'],
+        ['transaction_read_only', setting('transaction_read_only'), 'text'],
+        ['default_read_only', setting('default_transaction_read_only'), 'text'],
+        ['read_only_source', `(select s.source from pg_catalog.pg_settings s where s.name ${EQ} 'default_transaction_read_only')`, 'text'],
+        ['role', '(select w.rolname from who w)', 'text'],
       ],
       from: '',
     },
@@ -112,6 +210,13 @@ function readPlan(
         ['oid', 'c.oid', 'int'],
         ['name', 'c.relname', 'text'],
         ['kind', 'c.relkind', 'text'],
+        ['persistence', 'c.relpersistence', 'text'],
+        ['rls', 'c.relrowsecurity', 'bool'],
+        ['rls_forced', 'c.relforcerowsecurity', 'bool'],
+        ['policies', `(select pg_catalog.count(*) from pg_catalog.pg_policy p where p.polrelid ${EQ} c.oid)`, 'int'],
+        // As Postgres decides it (check_enable_rls): BYPASSRLS (a superuser has it), or the
+        // owner's privileges (membership that inherits) on a table that does not force it.
+        ['rls_bypassed', `(select w.bypass or (pg_catalog.pg_has_role(w.oid, c.relowner, 'USAGE') and not c.relforcerowsecurity) from who w)`, 'bool'],
       ],
       from: `from pg_catalog.pg_class c where ${ours('c.oid')}`,
     },
@@ -136,6 +241,14 @@ function readPlan(
         ['default_foreign', `exists (select from pg_catalog.pg_depend x where x.classid ${EQ} 'pg_catalog.pg_attrdef'::pg_catalog.regclass
           and x.objid ${EQ} d.oid and x.refclassid ${op('<>')} 'pg_catalog.pg_class'::pg_catalog.regclass)`, 'bool'],
         ['generated', `case when a.attgenerated ${op('<>')} '' then ${text('d.adbin')} end`, 'text'],
+        // A collation other than the type's default, as pg_get_indexdef() names one: qualified
+        // unless it is pg_catalog's.
+        ['collation_name', `case when a.attcollation ${op('<>')} (select ct.typcollation from pg_catalog.pg_type ct where ct.oid ${EQ} a.atttypid) then
+          (select case when cn.nspname ${EQ} 'pg_catalog' then '' else pg_catalog.quote_ident(cn.nspname) ${CAT} '.' end ${CAT} pg_catalog.quote_ident(co.collname)
+            from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid ${EQ} co.collnamespace where co.oid ${EQ} a.attcollation) end`, 'text'],
+        // Postgres 12 and later (before, every collation is deterministic); read as the index's
+        // nulls_not_distinct is, so that the statement runs where the column is not.
+        ['collation_deterministic', `(select pg_catalog.to_jsonb(co) ${op('->>')} 'collisdeterministic' from pg_catalog.pg_collation co where co.oid ${EQ} a.attcollation)`, 'bool'],
       ],
       from: `from pg_catalog.pg_attribute a left join pg_catalog.pg_attrdef d on d.adrelid ${EQ} a.attrelid and d.adnum ${EQ} a.attnum
         where ${ours('a.attrelid')} and a.attnum ${op('>')} 0 and not a.attisdropped`,
@@ -175,6 +288,34 @@ function readPlan(
       ],
       from: `from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid ${EQ} i.indexrelid
         join pg_catalog.pg_am am on am.oid ${EQ} ic.relam where ${ours('i.indrelid')}`,
+    },
+    {
+      part: 'triggers',
+      // Not those Postgres makes for a foreign key, nor constraint triggers: both are constraints.
+      columns: [
+        ['rel', 'g.tgrelid', 'int'],
+        ['name', 'g.tgname', 'text'],
+        ['type', 'g.tgtype', 'int'],
+        ['enabled', 'g.tgenabled', 'text'],
+        ['update_of', 'g.tgattr', 'text'],
+        ['conditional', 'g.tgqual is not null', 'bool'],
+        ['function', `(select pg_catalog.quote_ident(fn.nspname) ${CAT} '.' ${CAT} pg_catalog.quote_ident(f.proname)
+          from pg_catalog.pg_proc f join pg_catalog.pg_namespace fn on fn.oid ${EQ} f.pronamespace where f.oid ${EQ} g.tgfoid)`, 'text'],
+      ],
+      from: `from pg_catalog.pg_trigger g where ${ours('g.tgrelid')} and not g.tgisinternal and g.tgconstraint ${EQ} 0::pg_catalog.oid`,
+    },
+    {
+      part: 'rules',
+      columns: [
+        ['rel', 'w.ev_class', 'int'],
+        ['name', 'w.rulename', 'text'],
+        ['event', 'w.ev_type', 'text'],
+        ['instead', 'w.is_instead', 'bool'],
+        ['enabled', 'w.ev_enabled', 'text'],
+        ['conditional', `${text('w.ev_qual')} ${op('<>')} '<>'`, 'bool'],
+      ],
+      // A view's own rule is its definition; a table has none.
+      from: `from pg_catalog.pg_rewrite w where ${ours('w.ev_class')} and w.rulename ${op('<>')} '_RETURN'`,
     },
     {
       part: 'opclasses',
@@ -286,6 +427,9 @@ function readPlan(
   }
   const width = Math.max(...branches.map((b) => b.columns.length));
   const ctes = [
+    // The role AsyncMQ runs as, for row-level security: the one named, or the session's.
+    `who as (select r.oid, r.rolname, r.rolsuper or r.rolbypassrls as bypass from pg_catalog.pg_roles r
+      where r.rolname ${EQ} ${options.role === undefined ? 'current_user' : literal(options.role)})`,
     // By name in the catalogs, not to_regclass(): that needs USAGE on the namespace, which a
     // role status reports on may lack; the catalogs are readable by every role.
     `ours as (select c.oid from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid ${EQ} c.relnamespace
@@ -359,6 +503,8 @@ function rowsByPart(rows: readonly (readonly unknown[])[], branches: readonly Br
   out.columns?.sort(by('rel', 'num'));
   out.constraints?.sort(by('rel', 'name'));
   out.indexes?.sort(by('rel', 'name'));
+  out.triggers?.sort(by('rel', 'name'));
+  out.rules?.sort(by('rel', 'name'));
   return out;
 }
 
@@ -369,12 +515,13 @@ function rowsByPart(rows: readonly (readonly unknown[])[], branches: readonly Br
  * names. `detail: 'check'` is the startup's read: it names what stored trees refer to only when
  * the shapes' own indexes have trees, and otherwise shows every tree as unread (a definition
  * that matches nothing), which is all the exact check needs; the full comparison needs the
- * `full` read, the default.
+ * `full` read, the default. `role`: the role whose row-level security to judge (status's
+ * `role`); the session's by default.
  */
 export async function readCatalog(
   sql: Queryable,
   shapes: readonly TableShape[],
-  options: { relations?: boolean; tables?: readonly string[]; detail?: 'full' | 'check' } = {},
+  options: { relations?: boolean; tables?: readonly string[]; detail?: 'full' | 'check'; role?: string } = {},
 ): Promise<CatalogState> {
   const namespace = shapes[0]?.schema ?? null;
   const names = [...new Set([...shapes.map((s) => s.name), ...(options.tables ?? [])])];
@@ -382,6 +529,7 @@ export async function readCatalog(
   const plan = readPlan(namespace, names, {
     names: options.detail !== 'check' || trees,
     relations: options.relations ? shapes.flatMap((shape) => relationNames(shape).slice(1)) : undefined,
+    role: options.role,
   });
   return assemble(rowsByPart((await sql.unsafe(plan.sql)) as unknown as unknown[][], plan.branches));
 }
@@ -398,8 +546,44 @@ function typeName(printed: string, schema: string | null): string {
 
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
 
+// pg_trigger.tgtype's bits (TRIGGER_TYPE_* in Postgres's trigger.h).
+const TRIGGER_ROW = 1 << 0;
+const TRIGGER_BEFORE = 1 << 1;
+const TRIGGER_INSTEAD = 1 << 6;
+const TRIGGER_EVENTS = [
+  [1 << 2, 'INSERT'],
+  [1 << 3, 'DELETE'],
+  [1 << 4, 'UPDATE'],
+  [1 << 5, 'TRUNCATE'],
+] as const;
+
+/** pg_rewrite.ev_type */
+const RULE_EVENTS: Record<string, CatalogRule['event']> = { '1': 'SELECT', '2': 'UPDATE', '3': 'INSERT', '4': 'DELETE' };
+
+function triggerOf(row: Row, columnName: (attnum: number) => string): CatalogTrigger {
+  const type = row.type as number;
+  return {
+    name: row.name as string,
+    timing: type & TRIGGER_INSTEAD ? 'INSTEAD OF' : type & TRIGGER_BEFORE ? 'BEFORE' : 'AFTER',
+    level: type & TRIGGER_ROW ? 'ROW' : 'STATEMENT',
+    events: TRIGGER_EVENTS.filter(([bit]) => type & bit).map(([, event]) => event),
+    updateOf: ints(row.update_of).map(columnName),
+    enabled: row.enabled as string,
+    function: (row.function as string | null) ?? 'a function asyncmq-postgres cannot name',
+    conditional: row.conditional === true,
+  };
+}
+
+function readOnlyOf(head: Row | undefined): ReadOnlyTarget | null {
+  if (head?.in_recovery === true) return { kind: 'recovery' };
+  if (head?.default_read_only === 'on') return { kind: 'default', source: (head.read_only_source as string | null) ?? 'unknown' };
+  if (head?.transaction_read_only === 'on') return { kind: 'transaction' };
+  return null;
+}
+
 function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
   const [head] = rows.head ?? [];
+  const encoding = (head?.encoding as string | undefined) ?? 'UTF8';
   const [tableRows, columnRows, constraintRows, indexRows] = [rows.tables ?? [], rows.columns ?? [], rows.constraints ?? [], rows.indexes ?? []];
   const types = new Map<number, TypeInfo>(
     (rows.types ?? []).map((t) => [t.oid as number, { name: typeName(t.name as string, t.schema as string), kind: t.kind as string, collation: t.collation as number }]),
@@ -431,6 +615,7 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
     const columnsOf = columnRows.filter((c) => c.rel === oid);
     const byNum = new Map(columnsOf.map((c) => [c.num as number, c]));
     const catalog: TreeCatalog = {
+      encoding,
       column: (attnum) => {
         const c = byNum.get(attnum);
         return c && { name: pgIdent(c.name as string), type: c.type_oid as number, typmod: c.typmod as number, collation: c.collation as number };
@@ -440,13 +625,17 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
       func: (o) => functions.get(o),
     };
     const printed = (tree: string) => printTreeText(tree, catalog)[0]?.sql ?? `(${UNREADABLE_EXPRESSION})`;
+    const columnName = (attnum: number) => (byNum.get(attnum)?.name as string | undefined) ?? `(column ${attnum})`;
     return {
       name: t.name as string,
       oid,
       kind: t.kind as string,
+      persistence: t.persistence as string,
+      rowSecurity: { enabled: t.rls === true, forced: t.rls_forced === true, policies: (t.policies as number) ?? 0, bypassed: (t.rls_bypassed as boolean | null) ?? null },
       columns: columnsOf.map((c) => ({
         name: c.name as string,
         type: typeName(c.type as string, c.type_schema as string),
+        ...(typeof c.collation_name === 'string' ? { collation: { name: c.collation_name, deterministic: c.collation_deterministic !== false } } : {}),
         notNull: c.not_null as boolean,
         default: c.default === null ? null : c.default_foreign ? `(${UNREADABLE_EXPRESSION})` : withoutCatalogQualifier(c.default as string),
         identity: (c.identity as string) ?? '',
@@ -462,6 +651,16 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
           definition: indexDefinitionOf(i, catalog, byNum, opclasses, defaults && ((type, method) => defaultOpclass(defaults, categories, type, method)), collations),
           valid: i.valid as boolean,
         })),
+      triggers: (rows.triggers ?? []).filter((g) => g.rel === oid).map((g) => triggerOf(g, columnName)),
+      rules: (rows.rules ?? [])
+        .filter((w) => w.rel === oid)
+        .map((w) => ({
+          name: w.name as string,
+          event: RULE_EVENTS[w.event as string] ?? 'SELECT',
+          instead: w.instead === true,
+          enabled: w.enabled as string,
+          conditional: w.conditional === true,
+        })),
     };
   });
 
@@ -470,6 +669,9 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
     namespaceExists: head?.namespace_exists === true,
     tables,
     relations: (rows.relations ?? []).map((r) => ({ name: r.name as string, kind: r.kind as string, owner: (r.owner as string | null) ?? null })),
+    encoding,
+    readOnly: readOnlyOf(head),
+    role: (head?.role as string | null) ?? null,
   };
 }
 

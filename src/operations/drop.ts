@@ -23,13 +23,14 @@ import { readTexts, type Link, type Queryable } from '../connection/drivers/inde
 import { beginLocked } from './locking.js';
 import { EQ, oneOf, op } from '../schema/sql-text.js';
 import type { Step } from '../connection/call.js';
-import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
+import { existingOf, namespaceOf, refuseReadOnly, refuseUnusable } from './refusals.js';
 import { shapesByVersion, type ResolvedBackend } from '../schema/backend.js';
 import { PAUSED_QUEUES_TABLE_NAME } from '../config/settings.js';
 import type { SchemaVersion } from '../config/versions.js';
 
 export async function drop(sql: Link, backend: ResolvedBackend, run: Step): Promise<{ namespace: string; dropped: string[]; kept: string[] }> {
   const before = await run('reading the catalog', () => readBackendCatalog(sql, backend));
+  refuseReadOnly(before);
   const namespace = namespaceOf(before);
   const dropped: string[] = [];
   const kept: string[] = [];

@@ -13,13 +13,15 @@
  * - Every lock wait is bounded by `lock_timeout`, set for the transaction only.
  * - An existing table of another shape is never altered: install stops and lists the differences.
  *   So does a name the tables need that another object holds, before anything is created.
+ * - A database that takes no writes (a hot standby, `default_transaction_read_only`) is refused
+ *   with ASYNCMQ_READ_ONLY after the first read, a no-op included: AsyncMQ cannot run there.
  * - An index missing from a table that already existed is not built inside the transaction (a
  *   plain CREATE INDEX would block the queue's writers while it builds). It is reported with the
  *   `CREATE INDEX CONCURRENTLY` statement to run, or built that way after the transaction when
  *   `concurrentIndexes` is set.
  */
 import { compareCatalog, missingIndexes, readCatalog, somethingToCreate } from '../catalog/compare.js';
-import { AsyncmqPostgresError } from '../errors.js';
+import { AsyncmqPostgresError, printable } from '../errors.js';
 import { inNamespace, planInstall } from '../schema/ddl.js';
 import { API_REMEDIES, detectVersion, readBackendCatalog, refuseOtherVersion, verdictFor, type Remedies } from '../catalog/detect.js';
 import { drop } from './drop.js';
@@ -28,7 +30,7 @@ import { buildConcurrently, pendingIndex, type PendingIndex } from './index-buil
 import { beginLocked } from './locking.js';
 import { exactlyInShape } from '../catalog/noop-check.js';
 import { withPool, type Step } from '../connection/call.js';
-import { existingOf, namespaceOf, refuseUnusable } from './refusals.js';
+import { existingOf, namespaceOf, refuseReadOnly, refuseUnusable } from './refusals.js';
 import { resolveBackend, type ResolvedBackend } from '../schema/backend.js';
 import { refuseUnknownOptions, resolveDatabase, type BackendOptions } from './options.js';
 import { upgradeInPlace } from './upgrade/run.js';
@@ -94,8 +96,9 @@ export interface VerifyModeOptions extends BackendOptions {
    * Check, and create or change nothing: for an app whose drizzle-kit migrations own the tables.
    * Fails with `ASYNCMQ_SCHEMA_INCOMPLETE` when something the tables declare is missing (the
    * migrations have not run), and with the install's own errors when a table breaks AsyncMQ or
-   * holds another schema version. Differences AsyncMQ works with pass. Takes no lock: one
-   * catalog read. Default false.
+   * holds another schema version, and with `ASYNCMQ_READ_ONLY` on a database that takes no
+   * writes, as install does (AsyncMQ cannot run there). Differences AsyncMQ works with pass.
+   * Takes no lock: one catalog read. Default false.
    */
   verifyOnly: true;
   drop?: false;
@@ -260,6 +263,7 @@ export async function runBackend(
 async function verify(sql: Link, backend: ResolvedBackend, run: Step, remedies: Remedies): Promise<Outcome> {
   const { shapes } = backend;
   const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
+  refuseReadOnly(state);
   const namespace = namespaceOf(state);
   const statuses = compareCatalog(shapes, state);
   if (statuses.some((t) => t.status === 'different')) {
@@ -278,7 +282,7 @@ async function verify(sql: Link, backend: ResolvedBackend, run: Step, remedies: 
   if (missing.length > 0) {
     throw new AsyncmqPostgresError(
       'ASYNCMQ_SCHEMA_INCOMPLETE',
-      `the database lacks what the AsyncMQ tables declare: ${missing.join(', ')}. verifyOnly creates nothing: apply the migrations ` +
+      `the database lacks what the AsyncMQ tables declare: ${printable(missing.join(', '))}. verifyOnly creates nothing: apply the migrations ` +
         'that hold these tables (drizzle-kit migrate), or let the installer own them (without verifyOnly)',
     );
   }
@@ -295,6 +299,8 @@ export async function install(
   const { shapes } = backend;
   // The restart's case: the tables exactly in shape, told by one read of the configured tables.
   const check = await run('reading the catalog', () => readCatalog(sql, shapes, { detail: 'check' }));
+  // Before anything, even the no-op: an app pointed at a standby learns it at startup, not at its first enqueue.
+  refuseReadOnly(check);
   if (exactlyInShape(shapes, check)) return { action: 'install', namespace: check.namespace!, created: [], dropped: [], pendingIndexes: [] };
 
   const read = (relations: boolean) => run('reading the catalog', () => readBackendCatalog(sql, backend, { relations }));

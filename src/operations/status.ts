@@ -4,7 +4,7 @@
  * missing or different, each difference judged as breaking AsyncMQ or harmless to it (the
  * judgement install refuses on), and the privileges AsyncMQ's role has and lacks.
  */
-import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type TableStatus } from '../catalog/compare.js';
+import { compareCatalog, isBreaking, isWarning, missingIndexes, type ItemStatus, type ReadOnlyTarget, type TableStatus } from '../catalog/compare.js';
 import { inNamespace, planConcurrentIndex } from '../schema/ddl.js';
 import { API_REMEDIES, detectVersion, readBackendCatalog, verdictFor, type Remedies, type Verdict, type VersionMatch } from '../catalog/detect.js';
 import type { Impact } from '../catalog/drift.js';
@@ -12,6 +12,7 @@ import { withPool } from '../connection/call.js';
 import { checkRoleName, readPrivileges, type PrivilegeCheck, type PrivilegeReport } from '../catalog/privileges.js';
 import { resolveBackend } from '../schema/backend.js';
 import { refuseUnknownOptions, resolveDatabase, type BackendOptions } from './options.js';
+import { describeReadOnly } from './refusals.js';
 import type { IndexProfile } from '../config/settings.js';
 import type { SchemaVersion } from '../config/versions.js';
 
@@ -42,13 +43,22 @@ export interface InspectOptions extends BackendOptions {
 }
 
 export interface PostgresBackendStatus {
-  /** True when everything is present and in shape and the role has every privilege AsyncMQ needs. */
+  /** True when everything is present and in shape, the role has every privilege AsyncMQ needs, and the database takes writes. */
   ok: boolean;
   /**
    * What needs doing before AsyncMQ runs as it should: items missing, INVALID, whose name is
-   * taken, or that break AsyncMQ, and privileges the role lacks (the CLI exits 1).
+   * taken, or that break AsyncMQ, privileges the role lacks, and a database that takes no
+   * writes (the CLI exits 1).
    */
   problems: number;
+  /**
+   * Null when the database takes writes. Otherwise why AsyncMQ cannot write there: `recovery`
+   * (a hot standby), `default` (`default_transaction_read_only` is on; `source` says where it
+   * was set, as pg_settings does), or `transaction` (an app's connection inside a read-only
+   * transaction); `advice` says it in words. The privileges below are then what the role would
+   * have on a database that takes writes.
+   */
+  readOnly: (ReadOnlyTarget & { advice: string }) | null;
   /** Differences AsyncMQ works with, which install accepts (the CLI exits 4 when there are no problems). */
   warnings: number;
   /** The namespace the names resolve to (`postgresSchema`, or the session's `current_schema()`). */
@@ -85,7 +95,8 @@ export async function inspect(options: InspectOptions, remedies: Remedies = API_
   const checked = role === undefined ? undefined : checkRoleName(role);
   const backend = resolveBackend(rest);
   const { state, privileges } = await withPool(await resolveDatabase(rest, backend.settings), backend, async (sql, run) => {
-    const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true }));
+    // Row-level security is judged for the role AsyncMQ runs as.
+    const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true, ...(checked === undefined ? {} : { role: checked }) }));
     const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
     return { state, privileges };
   });
@@ -101,12 +112,13 @@ export async function inspect(options: InspectOptions, remedies: Remedies = API_
     fixes: fixes.filter((f) => f.shape.name === status.name).flatMap(planConcurrentIndex),
   }));
   const items = tables.flatMap((t) => t.items);
-  const problems = items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0);
+  const problems = items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0) + (state.readOnly ? 1 : 0);
   const warnings = items.filter(isWarning).length;
   return {
     ok: problems === 0 && warnings === 0,
     problems,
     warnings,
+    readOnly: state.readOnly && { ...state.readOnly, advice: describeReadOnly(state.readOnly) },
     namespace: state.namespace,
     namespaceExists: state.namespaceExists,
     indexes: backend.names.postgresIndexes,

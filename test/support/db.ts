@@ -42,10 +42,14 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
-/** A new empty database, dropped (with its connections) when the test file ends. */
-export async function createDatabase(): Promise<TestDatabase> {
+/**
+ * A new empty database, dropped (with its connections) when the test file ends. `encoding`: one
+ * other than the server's default (LATIN1, say), with the C locale, which goes with any.
+ */
+export async function createDatabase(options: { encoding?: string } = {}): Promise<TestDatabase> {
   const name = uniqueName('amq_test');
-  await adminSql().unsafe(`create database ${name}`);
+  const encoding = options.encoding ? ` encoding '${options.encoding}' lc_collate 'C' lc_ctype 'C' template template0` : '';
+  await adminSql().unsafe(`create database ${name}${encoding}`);
   const url = urlFor(name);
   const sql = postgres(url, { ...quiet, max: 4 });
   cleanups.push(async () => {
