@@ -32,6 +32,13 @@ export const ERROR_CODES = {
 
 export type AsyncmqErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The mark every AsyncmqPostgresError carries, in the runtime-wide symbol registry: two installed
+ * copies of this package (a monorepo, a dependency that bundles its own) each have their own
+ * class, so `instanceof` of one fails on the other's errors, but both read the same symbol.
+ */
+const BRAND: unique symbol = Symbol.for('asyncmq-postgres.AsyncmqPostgresError') as never;
+
 export class AsyncmqPostgresError extends Error {
   override readonly name = 'AsyncmqPostgresError';
   readonly code: AsyncmqErrorCode;
@@ -47,10 +54,20 @@ export class AsyncmqPostgresError extends Error {
   get kind(): 'config' | 'database' {
     return ERROR_CODES[this.code];
   }
+
+  /** `error instanceof AsyncmqPostgresError` holds for any copy's errors, as the brand says. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isAsyncmqPostgresError(value);
+  }
 }
 
+// On the prototype, not the instance: the brand is not an own property, so it never shows in
+// the error's printed form, its JSON, or a deep comparison.
+Object.defineProperty(AsyncmqPostgresError.prototype, BRAND, { value: true });
+
+/** True for an error of this package, whichever installed copy of it made the error. */
 export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgresError {
-  return error instanceof AsyncmqPostgresError;
+  return typeof error === 'object' && error !== null && (error as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 /**
