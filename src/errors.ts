@@ -37,7 +37,7 @@ export type AsyncmqErrorCode = keyof typeof ERROR_CODES;
  * copies of this package (a monorepo, a dependency that bundles its own) each have their own
  * class, so `instanceof` of one fails on the other's errors, but both read the same symbol.
  */
-const BRAND: unique symbol = Symbol.for('asyncmq-postgres.AsyncmqPostgresError') as never;
+const BRAND: unique symbol = /* @__PURE__ */ Symbol.for('asyncmq-postgres.AsyncmqPostgresError') as never;
 
 export class AsyncmqPostgresError extends Error {
   override readonly name = 'AsyncmqPostgresError';
@@ -49,6 +49,10 @@ export class AsyncmqPostgresError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options.setting !== undefined) this.setting = options.setting;
+    // Not enumerable: the brand never shows in the error's printed form, its JSON, or a deep
+    // comparison. Set here rather than on the prototype, so that the module has no top-level
+    // statement a bundler must keep.
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   get kind(): 'config' | 'database' {
@@ -60,10 +64,6 @@ export class AsyncmqPostgresError extends Error {
     return isAsyncmqPostgresError(value);
   }
 }
-
-// On the prototype, not the instance: the brand is not an own property, so it never shows in
-// the error's printed form, its JSON, or a deep comparison.
-Object.defineProperty(AsyncmqPostgresError.prototype, BRAND, { value: true });
 
 /** True for an error of this package, whichever installed copy of it made the error. */
 export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgresError {
