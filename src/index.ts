@@ -26,3 +26,12 @@ export {
   type PoolOptions,
 } from './config/settings.js';
 export * from './schema/tables.js';
+export {
+  asyncmqRelations,
+  asyncmqRelationsPart,
+  type AsyncmqLegacyRelations,
+  type AsyncmqRelationKeys,
+  type AsyncmqRelations,
+  type AsyncmqRelationsPart,
+  type AsyncmqRelationTables,
+} from './schema/relations.js';
