@@ -35,3 +35,4 @@ export {
   type AsyncmqRelationsPart,
   type AsyncmqRelationTables,
 } from './schema/relations.js';
+export { renderDrizzleKitUpgradeSql, type DrizzleKitUpgradeOptions } from './operations/upgrade/drizzle-kit.js';
