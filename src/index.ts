@@ -36,3 +36,13 @@ export {
   type AsyncmqRelationTables,
 } from './schema/relations.js';
 export { renderDrizzleKitUpgradeSql, type DrizzleKitUpgradeOptions } from './operations/upgrade/drizzle-kit.js';
+export {
+  createAsyncmqProducer,
+  type AsyncmqProducer,
+  type Cancelled,
+  type DrizzleWriter,
+  type Enqueued,
+  type EnqueueOptions,
+  type SchemaVersionOfTables,
+} from './producer/producer.js';
+export { ASYNCMQ_MAX_PAYLOAD_BYTES, type AsyncmqDelay, type AsyncmqJobDict, type AsyncmqJobInput, type JsonValue } from './producer/job.js';
