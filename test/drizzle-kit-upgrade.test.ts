@@ -189,3 +189,25 @@ test('the drizzle-kit SQL is refused where it cannot be right: no newer version,
   const noUpgrade = cli(dir, ['sql', '--drizzle-kit']);
   assert.match(noUpgrade.stderr, /--drizzle-kit applies to sql --upgrade only/);
 });
+
+test("the drizzle-kit SQL names only pg_catalog's functions, operators and types", () => {
+  const printed = cli(work, ['sql', '--upgrade', '--drizzle-kit', '--from', '0.1', '--schema-version', '0.9', '--schema', 'asyncmq']);
+  assert.equal(printed.status, 0, printed.stderr);
+  const body = printed.stdout
+    .replace(/^--.*$/gm, '')
+    .replace(/'(?:[^']|'')*'/g, "''")
+    .replace(/\$asyncmq\$/g, '')
+    .replace(/OPERATOR\(pg_catalog\.[^)]+\)/g, ' ')
+    .replace(/ := /g, ' ')
+    // RAISE's options are written name = value: syntax, not an operator.
+    .replace(/\b(ERRCODE|MESSAGE|HINT) = /g, ' ');
+  assert.doesNotMatch(body, /[=<>|!~]/);
+  const words = new Set(['EXISTS', 'NOT', 'KEY', 'UNIQUE', 'btree', 'TABLE', 'INDEX', 'INTO', 'ARRAY']);
+  for (const [, name] of body.matchAll(/([A-Za-z_][A-Za-z0-9_.]*)\s*\(/g)) {
+    assert.ok(name!.startsWith('pg_catalog.') || words.has(name!) || /^"/.test(name!), `${name}(`);
+  }
+  for (const [, type] of body.matchAll(/::([a-z_.]+)/g)) assert.ok(type!.startsWith('pg_catalog.'), `::${type}`);
+  // Names in CREATE TABLE are quoted; a column's type is pg_catalog's or a key word.
+  for (const [, type] of body.matchAll(/^\s+"[a-z_]+" ([a-z_.]+)/gm)) assert.ok(/^(pg_catalog\.|serial|integer|timestamp|double|boolean)/.test(type!), type);
+});
+

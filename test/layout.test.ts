@@ -1,6 +1,6 @@
 /**
  * src/ by concern (docs/architecture.md): each folder imports only from the folders before it
- * in config → schema, connection → catalog → operations → entry points, and no import cycle.
+ * in config → schema, connection → catalog, producer → operations → entry points, and no import cycle.
  * Read from the source text, so a new file is covered as soon as it exists.
  */
 import assert from 'node:assert/strict';
