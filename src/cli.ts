@@ -18,6 +18,7 @@ import type { PendingIndex } from './operations/index-builds.js';
 import { runBackend, type PostgresBackendReport } from './operations/install.js';
 import { renderLockStatements } from './operations/locking.js';
 import { renderPostgresBackendSql, renderUpgradeSql } from './operations/render.js';
+import { renderDrizzleKitUpgradeSql } from './operations/upgrade/drizzle-kit.js';
 import { describeMatch } from './catalog/detect.js';
 import { resolveBackend } from './schema/backend.js';
 import { ENV_VARS, type AsyncmqSettings } from './config/settings.js';
@@ -54,6 +55,7 @@ const OPTIONS = {
   yes: { type: 'boolean' },
   drop: { type: 'boolean' },
   upgrade: { type: 'boolean' },
+  'drizzle-kit': { type: 'boolean' },
   concurrently: { type: 'boolean' },
   role: { type: 'string' },
   // parseArgs on Node 20 has no negated options: the opt-out is a flag of its own.
@@ -82,9 +84,12 @@ const COMMAND_FLAGS: Record<Command, Partial<Record<CommandFlag, string>>> = {
     drop: 'the drop SQL instead of the install SQL',
     upgrade: 'the upgrade SQL, from the version given by --from to the configured one',
     from: 'with --upgrade: the schema version the database holds (0.1, 0.2, 0.8 or an AsyncMQ release)',
+    'drizzle-kit':
+      'with --upgrade: the SQL to put in place of what drizzle-kit generate wrote for the\n' +
+      'version change, in an app whose drizzle-kit migrations own the tables (see docs/drizzle.md)',
   },
 };
-const COMMAND_FLAG_NAMES = ['yes', 'drop', 'upgrade', 'from', 'concurrently', 'no-index-builds', 'role'] as const;
+const COMMAND_FLAG_NAMES = ['yes', 'drop', 'upgrade', 'from', 'drizzle-kit', 'concurrently', 'no-index-builds', 'role'] as const;
 type CommandFlag = (typeof COMMAND_FLAG_NAMES)[number];
 
 function usage(command?: Command): string {
@@ -197,6 +202,13 @@ export async function main(args: string[], io: Io): Promise<number> {
       case 'sql': {
         if (values.from !== undefined && !values.upgrade) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', '--from applies to sql --upgrade only');
         if (values.upgrade && values.drop) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', 'give --upgrade or --drop, not both');
+        if (values['drizzle-kit'] && !values.upgrade) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', '--drizzle-kit applies to sql --upgrade only');
+        if (values['drizzle-kit']) {
+          if (values.from === undefined) throw new AsyncmqPostgresError('ASYNCMQ_USAGE', 'sql --upgrade --drizzle-kit needs --from, the schema version the earlier migrations made');
+          const text = renderDrizzleKitUpgradeSql({ ...options, from: values.from });
+          out({ sql: text }, text);
+          return 0;
+        }
         if (values.upgrade) {
           if (backend.versionIsDefault && values.from !== undefined) {
             throw noTarget('sql --upgrade needs the AsyncMQ schema version to upgrade to', run.rerun('sql', { 'schema-version': '0.9' }, ['--upgrade', '--from', values.from]));

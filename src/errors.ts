@@ -33,6 +33,13 @@ export const ERROR_CODES = {
 
 export type AsyncmqErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The mark every AsyncmqPostgresError carries, in the runtime-wide symbol registry: two installed
+ * copies of this package (a monorepo, a dependency that bundles its own) each have their own
+ * class, so `instanceof` of one fails on the other's errors, but both read the same symbol.
+ */
+const BRAND: unique symbol = /* @__PURE__ */ Symbol.for('asyncmq-postgres.AsyncmqPostgresError') as never;
+
 export class AsyncmqPostgresError extends Error {
   override readonly name = 'AsyncmqPostgresError';
   readonly code: AsyncmqErrorCode;
@@ -43,15 +50,25 @@ export class AsyncmqPostgresError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     if (options.setting !== undefined) this.setting = options.setting;
+    // Not enumerable: the brand never shows in the error's printed form, its JSON, or a deep
+    // comparison. Set here rather than on the prototype, so that the module has no top-level
+    // statement a bundler must keep.
+    Object.defineProperty(this, BRAND, { value: true });
   }
 
   get kind(): 'config' | 'database' {
     return ERROR_CODES[this.code];
   }
+
+  /** `error instanceof AsyncmqPostgresError` holds for any copy's errors, as the brand says. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isAsyncmqPostgresError(value);
+  }
 }
 
+/** True for an error of this package, whichever installed copy of it made the error. */
 export function isAsyncmqPostgresError(error: unknown): error is AsyncmqPostgresError {
-  return error instanceof AsyncmqPostgresError;
+  return typeof error === 'object' && error !== null && (error as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 /**

@@ -42,3 +42,23 @@ export {
   type PoolOptions,
 } from './config/settings.js';
 export * from './schema/tables.js';
+export {
+  asyncmqRelations,
+  asyncmqRelationsPart,
+  type AsyncmqLegacyRelations,
+  type AsyncmqRelationKeys,
+  type AsyncmqRelations,
+  type AsyncmqRelationsPart,
+  type AsyncmqRelationTables,
+} from './schema/relations.js';
+export { renderDrizzleKitUpgradeSql, type DrizzleKitUpgradeOptions } from './operations/upgrade/drizzle-kit.js';
+export {
+  createAsyncmqProducer,
+  type AsyncmqProducer,
+  type Cancelled,
+  type DrizzleWriter,
+  type Enqueued,
+  type EnqueueOptions,
+  type SchemaVersionOfTables,
+} from './producer/producer.js';
+export { ASYNCMQ_MAX_PAYLOAD_BYTES, type AsyncmqDelay, type AsyncmqJobDict, type AsyncmqJobInput, type JsonValue } from './producer/job.js';

@@ -1,6 +1,6 @@
 /**
  * src/ by concern (docs/architecture.md): each folder imports only from the folders before it
- * in config → schema, connection → catalog → operations → entry points, and no import cycle.
+ * in config → schema, connection → catalog, producer → operations → entry points, and no import cycle.
  * Read from the source text, so a new file is covered as soon as it exists.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const src = fileURLToPath(new URL('../src/', import.meta.url));
-const LAYERS: Record<string, number> = { 'errors.ts': 0, config: 0, schema: 1, connection: 1, catalog: 2, operations: 3 };
+const LAYERS: Record<string, number> = { 'errors.ts': 0, config: 0, schema: 1, connection: 1, catalog: 2, producer: 2, operations: 3 };
 const folderOf = (file: string) => relative(src, file).split('/')[0]!;
 const layerOf = (file: string) => LAYERS[folderOf(file)] ?? 4;
 

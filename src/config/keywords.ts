@@ -16,7 +16,7 @@
  */
 
 /** `catcode = 'R'`: reserved. */
-export const RESERVED_KEYWORDS: readonly string[] = (
+export const RESERVED_KEYWORDS: readonly string[] = /* @__PURE__ */ (
   'all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create ' +
   'current_catalog current_date current_role current_time current_timestamp current_user default deferrable desc ' +
   'distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral ' +
@@ -26,7 +26,7 @@ export const RESERVED_KEYWORDS: readonly string[] = (
 ).split(' ');
 
 /** `catcode = 'T'`: allowed as a function or type name, not as a table or schema name. */
-export const TYPE_FUNCTION_KEYWORDS: readonly string[] = (
+export const TYPE_FUNCTION_KEYWORDS: readonly string[] = /* @__PURE__ */ (
   'authorization binary collation concurrently cross current_schema freeze full ilike inner is isnull join left ' +
   'like natural notnull outer overlaps right similar tablesample verbose'
 ).split(' ');

@@ -129,7 +129,7 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 /** Postgres's limit on identifiers, in bytes; longer names are silently truncated. */
 export const MAX_IDENTIFIER_BYTES = 63;
 
-const utf8 = new TextEncoder();
+const utf8 = /* @__PURE__ */ new TextEncoder();
 /**
  * A name's length in UTF-8 bytes, as Postgres counts it. TextEncoder rather than Node's Buffer:
  * the `./schema` entry reaches this, and must load wherever drizzle-orm does.
@@ -169,7 +169,7 @@ export function relabel(error: unknown, label: (key: keyof AsyncmqSettings) => s
 }
 
 /** Key words AsyncMQ's unquoted SQL cannot use as a name (see keywords.ts for how they were found). */
-const KEYWORDS = new Map<string, string>([
+const KEYWORDS = /* @__PURE__ */ new Map<string, string>([
   ...RESERVED_KEYWORDS.map((word) => [word, 'a reserved word in Postgres'] as [string, string]),
   ...TYPE_FUNCTION_KEYWORDS.map((word) => [word, 'a key word Postgres accepts only as a type or function name'] as [string, string]),
 ]);

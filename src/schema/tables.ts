@@ -1,8 +1,9 @@
 /**
  * AsyncMQ's Postgres tables as Drizzle definitions, for every schema version: the one source of
  * truth for the names and shapes that drizzle-kit, the installer, the upgrade, `status` and `sql`
- * all use. Each table is defined once; a version only decides which tables exist and which
- * unique key the jobs table has.
+ * all use. Each table is defined once (builders.ts); a version only decides which tables exist
+ * and which unique key the jobs table has. Here: the factory that checks the names and builds a
+ * version's set, and the tables' public types.
  *
  * Apps reach this through the `asyncmq-postgres/schema` entry, which drizzle-kit loads through
  * a CommonJS require hook: it must import neither postgres.js nor drizzle-kit.
@@ -11,186 +12,24 @@ import type { $Type, HasDefault, IsPrimaryKey, NotNull } from 'drizzle-orm';
 import {
   boolean,
   doublePrecision,
-  index,
   integer,
   jsonb,
   pgSchema,
   pgTable,
-  primaryKey,
   serial,
   text,
   timestamp,
-  unique,
   type PgSchema,
-  type PgColumn,
-  type PgTableFn,
   type PgTableWithColumns,
 } from 'drizzle-orm/pg-core';
 import { checkDerivedNames } from './ddl.js';
-import { PAUSED_QUEUES_TABLE_NAME, resolveNames, type AsyncmqNames, type IndexProfile } from '../config/settings.js';
+import { cancelledJobsTable, jobsTable, pausedQueuesTable, repeatablesTable, workersHeartbeatTable, type TableFn } from './builders.js';
+import type { AsyncmqJobRecord, AsyncmqRepeatableDefinition, OpenStatus } from './records.js';
+import { PAUSED_QUEUES_TABLE_NAME, resolveNames, type AsyncmqNames } from '../config/settings.js';
 import { compareVersions, type SchemaVersion } from '../config/versions.js';
 
-/** The statuses AsyncMQ writes. The columns are plain text, so other strings still type-check. */
-export const ASYNCMQ_JOB_STATUSES = ['waiting', 'active', 'completed', 'failed', 'delayed', 'expired', 'queued'] as const;
-export type AsyncmqJobStatus = (typeof ASYNCMQ_JOB_STATUSES)[number];
-type OpenStatus = AsyncmqJobStatus | (string & {});
-
-/** The job record AsyncMQ stores in `data` (its `Job.to_dict()`); other keys may appear. */
-export interface AsyncmqJobRecord {
-  id: string;
-  task: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  retries?: number;
-  max_retries?: number;
-  backoff?: unknown;
-  ttl?: number | null;
-  created_at?: number;
-  last_attempt?: number | null;
-  status?: OpenStatus;
-  result?: unknown;
-  delay_until?: number | null;
-  priority?: number;
-  depends_on?: string[];
-  repeat_every?: number | null;
-  [key: string]: unknown;
-}
-
-/** A repeatable job definition as AsyncMQ stores it in `job_def`. */
-export interface AsyncmqRepeatableDefinition {
-  task_id?: string;
-  args?: unknown[];
-  kwargs?: Record<string, unknown>;
-  every?: number | null;
-  cron?: string | null;
-  [key: string]: unknown;
-}
-
-type TableFn = PgTableFn<string | undefined>;
-
-/**
- * The profile a schema version gets for the one configured: `asyncmq-0.9` serves AsyncMQ 0.9's
- * statements, and on an older schema means `queue`, whose index serves their dequeue.
- */
-export function indexProfileOf(version: SchemaVersion, profile: IndexProfile): IndexProfile {
-  return profile === 'asyncmq-0.9' && compareVersions(version, '0.9') < 0 ? 'queue' : profile;
-}
-
-/**
- * The jobs table's indexes in each profile (see the README's performance section for the
- * measurements behind them).
- *
- * None of them holds an expression on `data`: AsyncMQ 0.9 orders its dequeue by
- * `COALESCE((data ->> 'priority')::int, 5)` and finds due delayed jobs by
- * `(data ->> 'delay_until')::float`, and an index on either cast would make Postgres reject
- * every job whose priority or delay is not a well-formed number, a job AsyncMQ stores without
- * it; a guarded cast is another expression, which the planner never matches to AsyncMQ's own.
- * An index on `data` would also turn every heartbeat (an update of `data` alone) from a HOT
- * update into one that writes every index.
- */
-function jobsIndexes(t: { queueName: PgColumn; status: PgColumn; delayUntil: PgColumn; createdAt: PgColumn }, J: string, version: SchemaVersion, profile: IndexProfile) {
-  switch (indexProfileOf(version, profile)) {
-    case 'asyncmq-0.9':
-      // One index for every statement of AsyncMQ 0.9 that filters on the status: the dequeue
-      // and the counts (status and queue), the due delayed jobs (the same, with the time in
-      // the JSON), the stalled check (status alone, across queues). With the status first the
-      // last one needs no index of its own; AsyncMQ's own three serve nothing the unique key
-      // (queue_name, job_id) and this one do not. No partial index: AsyncMQ binds the status
-      // as a parameter, and behind a pooler that shares prepared statements (or under
-      // plan_cache_mode = force_generic_plan) a plan cannot use an index whose predicate
-      // names a status.
-      return [index(`idx_${J}_by_status`).on(t.status, t.queueName, t.createdAt)];
-    case 'queue':
-    case 'seed':
-      return [
-        index(`idx_${J}_queue_name`).on(t.queueName),
-        index(`idx_${J}_status`).on(t.status),
-        index(`idx_${J}_delay_until`).on(t.delayUntil),
-        // The `queue` profile: AsyncMQ's dequeue (oldest waiting job of a queue, FOR UPDATE SKIP
-        // LOCKED) walks this index and stops at the first row, where the seed's single-column
-        // indexes make it sort half the table; queue_stats and purge filter on its first two columns.
-        ...(profile === 'seed' ? [] : [index(`idx_${J}_dequeue`).on(t.queueName, t.status, t.createdAt)]),
-      ];
-  }
-}
-
-// Constraint names are the ones Postgres gives AsyncMQ's own SQL, not Drizzle's defaults, so
-// drizzle-kit sees no drift against a database that AsyncMQ itself installed.
-
-function jobsTable(table: TableFn, J: string, version: SchemaVersion, profile: IndexProfile) {
-  return table(
-    J,
-    {
-      // A column-level primary key: drizzle-kit compares a one-column table-level key as a
-      // different constraint and would drop and re-add it. Postgres names it <table>_pkey.
-      id: serial('id').primaryKey(),
-      queueName: text('queue_name').notNull(),
-      jobId: text('job_id').notNull(),
-      data: jsonb('data').$type<AsyncmqJobRecord>().notNull(),
-      status: text('status').$type<OpenStatus>(),
-      delayUntil: doublePrecision('delay_until'),
-      // Without time zone, as AsyncMQ's SQL: read back as the stored string, since a Date would
-      // be shifted by the writing session's TimeZone offset.
-      createdAt: timestamp('created_at', { mode: 'string' }).defaultNow(),
-      updatedAt: timestamp('updated_at', { mode: 'string' }).defaultNow(),
-    },
-    (t) => [
-      // AsyncMQ 0.8 lets two queues hold the same job id: its upserts say ON CONFLICT (queue_name, job_id).
-      compareVersions(version, '0.8') < 0
-        ? unique(`${J}_job_id_key`).on(t.jobId)
-        : unique(`${J}_queue_name_job_id_key`).on(t.queueName, t.jobId),
-      ...jobsIndexes(t, J, version, profile),
-    ],
-  );
-}
-
-function repeatablesTable(table: TableFn, R: string, version: SchemaVersion, profile: IndexProfile) {
-  return table(
-    R,
-    {
-      queueName: text('queue_name').notNull(),
-      jobDef: jsonb('job_def').$type<AsyncmqRepeatableDefinition>().notNull(),
-      nextRun: timestamp('next_run', { withTimezone: true }).notNull(),
-      paused: boolean('paused').notNull().default(false),
-    },
-    (t) => [
-      primaryKey({ name: `${R}_pkey`, columns: [t.queueName, t.jobDef] }),
-      // AsyncMQ 0.9's scheduler asks each queue for its due repeatables, soonest first
-      // (queue_name = $1 AND paused = FALSE AND next_run <= now() ORDER BY next_run); the key
-      // leads with queue_name but then holds the whole job definition.
-      ...(indexProfileOf(version, profile) === 'asyncmq-0.9' ? [index(`idx_${R}_next_run`).on(t.queueName, t.nextRun)] : []),
-    ],
-  );
-}
-
-function cancelledJobsTable(table: TableFn, C: string) {
-  return table(
-    C,
-    {
-      queueName: text('queue_name').notNull(),
-      jobId: text('job_id').notNull(),
-    },
-    (t) => [primaryKey({ name: `${C}_pkey`, columns: [t.queueName, t.jobId] })],
-  );
-}
-
-/** From 0.2 on: one row per worker, refreshed by its heartbeat (seconds since the epoch). */
-function workersHeartbeatTable(table: TableFn, H: string) {
-  return table(H, {
-    workerId: text('worker_id').primaryKey(),
-    queues: text('queues').array(),
-    concurrency: integer('concurrency'),
-    heartbeat: doublePrecision('heartbeat'),
-  });
-}
-
-/** From 0.9 on, under a fixed name: the queues paused by AsyncMQ's `pause_queue`. */
-function pausedQueuesTable(table: TableFn) {
-  return table(PAUSED_QUEUES_TABLE_NAME, {
-    queueName: text('queue_name').primaryKey(),
-    pausedAt: timestamp('paused_at', { mode: 'string' }).defaultNow(),
-  });
-}
+export { ASYNCMQ_JOB_STATUSES, type AsyncmqJobRecord, type AsyncmqJobStatus, type AsyncmqRepeatableDefinition } from './records.js';
+export { indexProfileOf } from './builders.js';
 
 /**
  * The tables' types, spelled in terms of drizzle-orm's own public generics (`pgTable`, the column

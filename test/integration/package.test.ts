@@ -54,7 +54,7 @@ for (const [pkg, major] of [['typescript', '5'], ['typescript7', '7']] as const)
 test('the schema entry loads under require() and imports neither postgres.js nor drizzle-kit', async () => {
   const loaded = spawnSync(process.execPath, ['-e', "const s = require('asyncmq-postgres/schema'); console.log(Object.keys(s).sort().join(','))"], { cwd: apps[0], encoding: 'utf8' });
   assert.equal(loaded.status, 0, loaded.stderr);
-  assert.match(loaded.stdout, /asyncmq01,asyncmq02,asyncmq08,asyncmq09,asyncmqCancelledJobs,asyncmqJobs,asyncmqRepeatables,createAsyncmqSchema/);
+  assert.match(loaded.stdout, /asyncmq01,asyncmq02,asyncmq08,asyncmq09,asyncmqCancelledJobs,asyncmqJobs,asyncmqRelations,asyncmqRelationsPart,asyncmqRepeatables,createAsyncmqSchema/);
 
   // Walk the entry's import graph inside the package: only drizzle-orm leaves it.
   const dist = join(apps[0]!, 'node_modules/asyncmq-postgres/dist');
