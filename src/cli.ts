@@ -302,25 +302,35 @@ function noTarget(why: string, example: string): AsyncmqPostgresError {
   );
 }
 
+/**
+ * The report as text, line by line. Names come from the database (a namespace from the
+ * search_path, the tables drop kept), so each line is made printable as status's are.
+ */
 function describeReport(report: PostgresBackendReport, run: Invocation): string {
+  return `${reportLines(report, run).map(printable).join('\n')}\n`;
+}
+
+function reportLines(report: PostgresBackendReport, run: Invocation): string[] {
   const { namespace, created, pendingIndexes } = report;
   if (report.action === 'drop') {
-    const kept = report.kept?.length ? `\nKept, since another jobs table may use them: ${report.kept.join(', ')}.` : '';
-    return `${report.dropped.length ? `Dropped in ${namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${namespace}.`}${kept}\n`;
+    return [
+      report.dropped.length ? `Dropped in ${namespace}: ${report.dropped.join(', ')}.` : `Nothing to drop in ${namespace}.`,
+      ...(report.kept?.length ? [`Kept, since another jobs table may use them: ${report.kept.join(', ')}.`] : []),
+    ];
   }
   // Only the call that did the upgrade's work says "Upgraded"; a concurrent one that waited for it says whose it was.
   const upgraded = report.upgradedFrom
-    ? `Upgraded ${namespace} from AsyncMQ ${report.upgradedFrom}'s schema, keeping every row${report.dropped.length ? `; replaced: ${report.dropped.join(', ')}` : ''}.\n`
+    ? [`Upgraded ${namespace} from AsyncMQ ${report.upgradedFrom}'s schema, keeping every row${report.dropped.length ? `; replaced: ${report.dropped.join(', ')}` : ''}.`]
     : report.foundUpgradedFrom
-      ? `Found ${namespace} upgraded from AsyncMQ ${report.foundUpgradedFrom}'s schema by another session, which this call waited for; this call changed nothing of it.\n`
-      : '';
+      ? [`Found ${namespace} upgraded from AsyncMQ ${report.foundUpgradedFrom}'s schema by another session, which this call waited for; this call changed nothing of it.`]
+      : [];
   const createdLine = `Created: ${created.join(', ')}.`;
-  if (pendingIndexes.length === 0) return `${upgraded}${created.length ? createdLine : `Nothing to do: every table and index is in place in ${namespace}.`}\n`;
+  if (pendingIndexes.length === 0) return [...upgraded, created.length ? createdLine : `Nothing to do: every table and index is in place in ${namespace}.`];
 
   // Something is still missing: the first line says what, whatever else was done.
   const names = (list: PendingIndex[]) => list.map((p) => p.name).join(', ');
   const count = pendingIndexes.length === 1 ? '1 index' : `${pendingIndexes.length} indexes`;
-  const lines = [`Not complete: ${count} still missing in ${namespace}: ${names(pendingIndexes)}.`, ...(upgraded ? [upgraded.trimEnd()] : [])];
+  const lines = [`Not complete: ${count} still missing in ${namespace}: ${names(pendingIndexes)}.`, ...upgraded];
   if (created.length) lines.push(createdLine);
   const pending = (reason: PendingIndex['reason']) => pendingIndexes.filter((p) => p.reason === reason);
   const statements = (list: PendingIndex[]) => list.flatMap((p) => p.sql.map((statement) => `  ${statement};`));
@@ -340,7 +350,7 @@ function describeReport(report: PostgresBackendReport, run: Invocation): string 
       ...statements(pending('not-requested')),
     );
   }
-  return `${lines.join('\n')}\n`;
+  return lines;
 }
 
 /**

@@ -41,3 +41,17 @@ test('a column name with a newline and escape sequences cannot forge a line of s
   assert.equal(refused.code, 1);
   assert.doesNotMatch(refused.stdout, /^OK/m);
 });
+
+test("drop's report of the tables it kept shows another jobs table's name as escapes, on its own line", async () => {
+  const db = await createDatabase();
+  const env = { ASYNCMQ_POSTGRES_BACKEND_URL: db.url };
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {}, settings: { postgresSchemaVersion: '0.9' } });
+  // Another app's jobs table, named to forge a line: drop keeps the shared tables for it and names it.
+  await db.sql.unsafe(`create table "${FORGED.replace(/"/g, '""')}" (like asyncmq_jobs)`);
+  const drop = await runCli(['drop', '--yes', '--schema-version', '0.9'], env);
+  assert.equal(drop.code, 0, drop.stderr);
+  assert.match(drop.stdout, /^Kept, since another jobs table may use them: /m);
+  assert.ok(drop.stdout.includes(SHOWN), drop.stdout);
+  assert.doesNotMatch(drop.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  assert.doesNotMatch(drop.stdout, /^OK/m);
+});
