@@ -84,11 +84,17 @@ function endpointOf(sql: Sql): Endpoint {
 /**
  * The options of a connection of the package's own to where `sql` connects: what reaches the
  * same server session as the app's (hosts, database, role, password, TLS, connection
- * parameters such as search_path, the socket factory), none of how the app reads rows.
+ * parameters such as search_path, the socket factory), none of how the app reads rows. Read
+ * from the client's parsed options, which both postgres.js lines take back as given; what only
+ * postgres.js 4 has (channel binding and the authentication methods allowed, which must hold
+ * for this connection too) is absent from a postgres.js 3 client's.
  */
 function sessionOptions(sql: Sql): DriverOptions {
   const o = sql.options as unknown as Record<string, unknown>;
-  const pick = ['host', 'port', 'path', 'database', 'user', 'pass', 'ssl', 'sslnegotiation', 'connect_timeout', 'keep_alive', 'target_session_attrs', 'connection', 'socket'];
+  const pick = [
+    'host', 'port', 'path', 'database', 'user', 'pass', 'ssl', 'sslnegotiation', 'connect_timeout', 'keep_alive', 'target_session_attrs',
+    'connection', 'socket', 'channel_binding', 'require_auth',
+  ];
   const options: DriverOptions = Object.fromEntries(pick.filter((k) => o[k] !== undefined && o[k] !== null).map((k) => [k, o[k]]));
   return {
     ...options,
