@@ -60,6 +60,12 @@ export interface OneConnection {
    * postgres.js delivers a turn before it notices the connection is gone.
    */
   canSendAfter(error: unknown): boolean;
+  /**
+   * Gives up on the connection at once, as on a connection that stopped answering: it counts as
+   * lost (nothing more is sent, no reconnect) and every socket is destroyed. close() still ends
+   * the pool.
+   */
+  abandon(): void;
   /** Ends the connection and destroys every socket the session opened; resolves once they are closed. */
   close(): Promise<void>;
 }
@@ -201,6 +207,12 @@ export function openSession(postgres: PostgresFactory, connection: { url?: strin
       const code = (error as { code?: unknown } | null)?.code;
       const fromSocket = typeof code === 'string' && (code.startsWith('CONNECTION_') || code === 'CONNECT_TIMEOUT' || 'syscall' in (error as object));
       return !fromSocket;
+    },
+    abandon() {
+      // Lost before the sockets go, so that their closing is not reported as a loss.
+      state.lost = true;
+      closing = true;
+      for (const socket of sockets.keys()) socket.destroy();
     },
     async close() {
       const broken = sessionLost(state) || closing;
