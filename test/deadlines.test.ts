@@ -3,8 +3,8 @@
  * sockets left open) in front of the package's connection. The server's
  * idle_in_transaction_session_timeout frees the locks a frozen client's transaction holds, the
  * call gives up on the connection at its deadline with ASYNCMQ_DEADLINE_EXCEEDED naming the step,
- * a concurrent build is waited for as long as the server runs it and given up on once it is
- * done with no answer, and an app's pg Client that was never connected is refused at once.
+ * and an app's pg Client that was never connected is refused at once.
+ * (test/deadlines-pool-and-build.test.ts has the app's pool and the concurrent builds.)
  * A small postgresLockTimeout keeps each test short; nothing here asserts on elapsed time.
  */
 import assert from 'node:assert/strict';
@@ -14,7 +14,6 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { inspectPostgresBackend, installOrDropPostgresBackend } from '../src/index.js';
-import { READ_DEADLINE_MS } from '../src/connection/deadline.js';
 import { idleInTransactionTimeoutMs } from '../src/operations/locking.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { freezingProxy } from './support/proxy.js';
@@ -128,66 +127,6 @@ test("the CLI frozen in a first install's CREATE TABLE: three replicas starting 
     await proxy.close();
   }
   assert.equal((await inspectPostgresBackend({ connectionString: db.url, env: {} })).ok, true);
-});
-
-test("a pg Pool's client frozen during the DDL: released as broken, so the pool discards it and works on", async () => {
-  const db = await createDatabase();
-  const proxy = await freezingProxy(db.url, /CREATE TABLE/);
-  const pool = new pg.Pool({ connectionString: proxy.via(db.url), max: 2 });
-  pool.on('error', () => {});
-  try {
-    const error = await failure(installOrDropPostgresBackend({ client: pool, env: {}, settings: { postgresLockTimeout: 1000 } }));
-    assert.equal(error.code, 'ASYNCMQ_DEADLINE_EXCEEDED');
-    assert.match(error.message, /while creating table public\.asyncmq_jobs .*released it as broken/);
-    assert.equal(pool.totalCount, 0, 'the frozen client is gone from the pool');
-    const report = await installOrDropPostgresBackend({ client: pool, env: {} });
-    assert.equal(report.created.length, 6);
-  } finally {
-    await pool.end();
-    await proxy.close();
-  }
-});
-
-test('a concurrent build is waited for while the server runs it, past every fixed bound, and given up on once it is done with no answer', async () => {
-  const db = await createDatabase();
-  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
-  await db.sql`drop index idx_asyncmq_jobs_status`;
-  // An open transaction that wrote to the table: the build waits for it.
-  const writer = await db.sql.reserve();
-  const proxy = await freezingProxy(db.url, /CREATE INDEX CONCURRENTLY/);
-  const events: string[] = [];
-  try {
-    await writer`begin`;
-    await writer`insert into asyncmq_jobs (queue_name, job_id, data) values ('q0', 'open-tx', '{}')`;
-    const install = failure(installOrDropPostgresBackend({ connectionString: proxy.via(db.url), env: {}, concurrentIndexes: true, settings: { postgresLockTimeout: 1000 } })).then((error) => {
-      events.push('install failed');
-      return error;
-    });
-    await proxy.frozen;
-    await waitFor('the build to wait for the writer', async () => {
-      const found = await db.sql`select 1 from pg_stat_activity where datname = ${db.name} and query ilike 'CREATE INDEX CONCURRENTLY%' and wait_event_type = 'Lock'`;
-      return found.length > 0 ? true : undefined;
-    });
-    // Longer than a read's deadline, the longest fixed one: the server shows the build running.
-    await new Promise((r) => setTimeout(r, READ_DEADLINE_MS + 2_000));
-    assert.equal(events.length, 0, 'still waiting for the build');
-    await writer`commit`;
-    events.push('writer committed');
-    const error = await install;
-    assert.deepEqual(events, ['writer committed', 'install failed']);
-    assert.equal(error.code, 'ASYNCMQ_DEADLINE_EXCEEDED');
-    assert.match(error.message, /^no answer while running CREATE INDEX CONCURRENTLY .*"idx_asyncmq_jobs_status".*, though the server shows its session done with it \(idle\): the connection stopped answering/);
-  } finally {
-    writer.release();
-    await proxy.close();
-  }
-  // Built on the server; its session was ended, so its index-build lock is gone too.
-  const [{ valid }] = await db.sql<[{ valid: boolean }]>`select indisvalid as valid from pg_index where indexrelid = 'idx_asyncmq_jobs_status'::regclass`;
-  assert.equal(valid, true);
-  await waitFor('no advisory lock left', async () => {
-    const [{ n }] = await db.sql<[{ n: number }]>`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = ${db.name})`;
-    return n === 0 ? true : undefined;
-  });
 });
 
 test("an app's node-postgres Client that was never connected is refused at once, and left unconnected", async () => {

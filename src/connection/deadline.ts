@@ -70,7 +70,11 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Resolves when `promise` settles or after `ms`, whichever is first; the timer never outlives it. */
+function settledOr(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise.then(() => {}, () => {}), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
 
 /** Whether an error came from the server (a SQLSTATE), so the server was reachable. */
 const fromServer = (error: unknown) => /^[0-9A-Z]{5}$/.test(String((error as { code?: unknown } | null)?.code ?? ''));
@@ -88,24 +92,26 @@ export class Clock {
   expired: AsyncmqPostgresError | undefined;
   /** Where the statements go, for messages (set once the link is open; a pool's client says once connected). */
   where: () => string = () => 'the database';
-  private waits: (Wait | undefined)[] = [];
+  /** The waits of the steps running, innermost last (PGlite's transaction runs its body inside a step). */
+  private waits: { wait: Wait | undefined }[] = [];
 
   constructor(readonly lockTimeoutMs: number) {}
 
   /** The call's step runner: names what runs, and how long its statements may wait. */
   readonly run: Step = async (what, action, wait) => {
     this.current = what;
-    this.waits.push(wait);
+    const entry = { wait };
+    this.waits.push(entry);
     try {
       return await action();
     } finally {
-      this.waits.pop();
+      this.waits.splice(this.waits.indexOf(entry), 1);
     }
   };
 
   /** What the current statement may wait for: as its step says, or a lock inside the transaction. */
   private wait(): Wait {
-    for (let i = this.waits.length - 1; i >= 0; i--) if (this.waits[i] !== undefined) return this.waits[i]!;
+    for (let i = this.waits.length - 1; i >= 0; i--) if (this.waits[i]!.wait !== undefined) return this.waits[i]!.wait!;
     return this.inTransaction ? 'lock' : 'read';
   }
 
@@ -178,7 +184,7 @@ export class Clock {
     let unreachableSince: number | undefined;
     let seen = '';
     for (;;) {
-      await Promise.race([finished.catch(() => {}), pause(WATCH_INTERVAL_MS)]);
+      await settledOr(finished, WATCH_INTERVAL_MS);
       if (done) return sent;
       try {
         const observer = await within(watch.observer(), READ_DEADLINE_MS);

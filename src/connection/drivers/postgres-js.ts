@@ -74,7 +74,7 @@ function ownConnection(postgres: PostgresFactory, where: Where, clock: Clock) {
   const watch = watchFrom(postgres, where);
   const giving: Giving = {
     abandon: () => one.abandon(),
-    abandoned: 'asyncmq-postgres closed its connection (Postgres rolls back what its transaction did)',
+    abandoned: 'asyncmq-postgres closed its connection (the server rolls back a transaction it left open)',
     connectMs: connectMsOf(where.options),
     watch,
   };
