@@ -9,11 +9,12 @@
  *   (postgresLockTimeout) plus LOCK_GRACE_MS for the work once the lock is granted;
  * - any other statement waits for no lock worth waiting for (catalog reads, session settings,
  *   a try-lock): READ_DEADLINE_MS, generous so that no load trips it;
- * - a statement that may rightly run for hours, a concurrent index build, or a lock wait with no
- *   lock timeout, has no fixed limit: it is watched from another connection, and waited for as
- *   long as the server shows its session running it (building, or waiting for other
- *   transactions). Once the server shows the session done with it and no answer has come, the
- *   connection has stopped answering, and the call gives up on it.
+ * - a statement that may rightly run long, a concurrent index build (for hours, on a big table),
+ *   the COMMIT (which unlinks dropped tables' files), or a lock wait with no lock timeout, has
+ *   no fixed limit: it is watched from another connection, and waited for as long as the server
+ *   shows its session running it (building, or waiting for other transactions). Once the server
+ *   shows the session done with it and no answer has come, the connection has stopped
+ *   answering, and the call gives up on it.
  * The first statement on a connection may also take the connect timeout, to connect.
  *
  * Giving up on a connection does what the package may do to it: a connection of its own is
@@ -132,7 +133,7 @@ export class Clock {
       const what = this.current;
       const wait = this.wait();
       const connect = connected ? 0 : giving.connectMs;
-      const watched = wait === 'build' || (wait === 'lock' && this.lockTimeoutMs === 0);
+      const watched = wait === 'long' || (wait === 'lock' && this.lockTimeoutMs === 0);
       if (watched && giving.watch) {
         // The session's pid first, for the watcher (a session never changes backend).
         if (pid === undefined) {

@@ -114,7 +114,7 @@ export async function buildConcurrently(
       }
       for (const statement of planConcurrentIndex(item)) {
         // Watched, not timed: a build waits for other transactions and may run for hours.
-        await run(`running ${statement}`, () => session.unsafe(statement), 'build');
+        await run(`running ${statement}`, () => session.unsafe(statement), 'long');
       }
       attempted.push(item.index.name);
     }

@@ -44,7 +44,9 @@ export function plainSession(base: SessionBase, clock: Clock): Session {
           if (base.canSendAfter(error) && !clock.expired) await base.unsafe('ROLLBACK').catch(() => {});
           throw error;
         }
-        await run('committing the transaction', () => base.unsafe('COMMIT'));
+        // Watched rather than timed: a COMMIT waits for no lock, but unlinks the files of the
+        // tables it dropped, which takes as long as they are large.
+        await run('committing the transaction', () => base.unsafe('COMMIT'), 'long');
         return result;
       } finally {
         open = false;

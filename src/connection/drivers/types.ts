@@ -7,10 +7,11 @@ import type { Connection, Endpoint } from '../target.js';
 /**
  * What a statement may wait for, which sets its deadline (see connection/deadline.ts): `read`,
  * no lock worth waiting for; `lock`, a lock, for up to the lock timeout (every statement inside
- * the call's transaction); `build`, other transactions and the work of a concurrent index build,
- * for as long as the server shows it running.
+ * the call's transaction); `long`, what may rightly take long (a concurrent index build, waiting
+ * for other transactions; a COMMIT, which unlinks a dropped table's files), for as long as the
+ * server shows its session running it.
  */
-export type Wait = 'read' | 'lock' | 'build';
+export type Wait = 'read' | 'lock' | 'long';
 
 /**
  * Runs statements with a description of what they do, so a failure can say what was being done;

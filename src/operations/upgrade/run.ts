@@ -75,7 +75,7 @@ async function buildKeyIndex(sql: Link, backend: ResolvedBackend, run: Step, nam
         );
       }
       for (const statement of renderBuildKeyIndex(key, invalid ? { dropInvalid: invalid.name } : {})) {
-        await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement), 'build');
+        await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement), 'long');
       }
       return true;
     });
