@@ -75,8 +75,11 @@ const prepare: PoolOption = { sets: 'whether statements are prepared', accepts: 
 /**
  * postgres.js's options, by the names its parseOptions reads, each with the values it can use
  * (read from postgres.js 3.4: `[...Array(max)]` needs a whole number and 0 opens no connection
- * at all; the timeouts go to setTimeout in seconds, where 0 or null means none). Also AsyncMQ's
- * asyncpg names that have a postgres.js meaning.
+ * at all; the timeouts go to setTimeout in seconds, where 0 or null means none). postgres.js 4.2
+ * reads each of them the same way (its `socket` factory gets the host and port too, see
+ * session.ts); the options only 4 has are not accepted, so that a setting means the same on
+ * both lines. Also AsyncMQ's asyncpg names that have a postgres.js meaning (`timeout` is renamed
+ * here: postgres.js 4 would read it as the idle timeout).
  */
 const KNOWN_POOL_OPTIONS = {
   host,
