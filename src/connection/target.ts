@@ -79,7 +79,7 @@ const prepare: PoolOption = { sets: 'whether statements are prepared', accepts: 
  * reads each of them the same way (its `socket` factory gets the host and port too, see
  * session.ts); the options only 4 has are not accepted, so that a setting means the same on
  * both lines. Also AsyncMQ's asyncpg names that have a postgres.js meaning (`timeout` is renamed
- * here: postgres.js 4 would read it as the idle timeout).
+ * here: postgres.js itself reads it as a deprecated name of the idle timeout).
  */
 const KNOWN_POOL_OPTIONS = {
   host,
