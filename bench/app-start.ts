@@ -13,6 +13,7 @@ import { counter, step } from './progress.js';
 import { oursInstall, seedInstall } from './startup.js';
 import { interleave, summarize, type Summary } from './stats.js';
 import { postgresJsLink } from '../src/connection/drivers/postgres-js.js';
+import { Clock } from '../src/connection/deadline.js';
 
 export interface AppStartResults {
   /** The app alone: its pool's first connection and first query. */
@@ -41,7 +42,11 @@ export async function benchAppStart(url: string, runs: number): Promise<AppStart
     runs,
     {
       app: () => app(),
-      oursOnAppConnection: () => app((sql) => install(postgresJsLink(sql), resolveBackend({ env: {} }), (_what, action) => action(), { concurrentIndexes: false, upgrade: false })),
+      oursOnAppConnection: () =>
+        app((sql) => {
+          const clock = new Clock(10_000);
+          return install(postgresJsLink(sql, clock), resolveBackend({ env: {} }), clock.run, { concurrentIndexes: false, upgrade: false });
+        }),
       oursOwnConnection: () => app(() => oursInstall(url)),
       seedOwnConnection: () => app(() => seedInstall(url)),
     },

@@ -30,7 +30,10 @@ test('sql prints the install plan without a URL; run as is, it gives the seed ca
   const { code, stdout, stderr } = await run(['sql']);
   assert.equal(code, 0);
   assert.equal(stderr, '');
-  assert.match(stdout, /^(--.*\n)+BEGIN;\n\nSELECT pg_catalog\.set_config\('lock_timeout', '10000ms', true\);\n\nSELECT pg_catalog\.pg_advisory_xact_lock\(7416167380895331789\);\n/);
+  assert.match(
+    stdout,
+    /^(--.*\n)+BEGIN;\n\nSELECT pg_catalog\.set_config\('lock_timeout', '10000ms', true\);\n\nSELECT pg_catalog\.set_config\('idle_in_transaction_session_timeout', '5000ms', true\);\n\nSELECT pg_catalog\.pg_advisory_xact_lock\(7416167380895331789\);\n/,
+  );
   assert.match(stdout, /\nCOMMIT;\n$/);
   const db = await createDatabase();
   const session = await db.sql.reserve(); // the script has its own BEGIN/COMMIT
@@ -45,6 +48,7 @@ test('sql prints the install plan without a URL; run as is, it gives the seed ca
     statements: [
       'BEGIN',
       "SELECT pg_catalog.set_config('lock_timeout', '10000ms', true)",
+      "SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '5000ms', true)",
       'SELECT pg_catalog.pg_advisory_xact_lock(-1897433069857451397)',
       'DROP TABLE IF EXISTS "queue"."asyncmq_jobs"',
       'DROP TABLE IF EXISTS "queue"."asyncmq_repeatables"',

@@ -48,11 +48,11 @@ test('a password postgres.js would read as hosts is refused before any lookup, t
 });
 
 test('% and # in a password: ASYNCMQ_INVALID_URL with the advice to percent-encode, never a URIError or a piece as a port', async () => {
-  for (const url of ['postgres://app:100%pure@127.0.0.1:1/db', 'postgres://app:12#34@127.0.0.1:1/db', 'postgres://app:%E0%A4%A@127.0.0.1:1/db']) {
+  for (const url of ['postgres://app:100%pure@127.0.0.1:1/db', 'postgres://app:12#3x4q@127.0.0.1:1/db', 'postgres://app:%E0%A4%A@127.0.0.1:1/db']) {
     const error = await failure(installOrDropPostgresBackend({ connectionString: url, env: {} }));
     assert.equal(error.code, 'ASYNCMQ_INVALID_URL', url);
     assert.match(error.message, url.includes('#') ? /it has a #.*# as %23/ : /a % that does not start a percent-escape.*% as %25/);
-    assert.doesNotMatch(everything(error), /pure|:12\b|34|%A@|URIError/);
+    assert.doesNotMatch(everything(error), /pure|:12\b|3x4q|%A@|URIError/);
     const inspected = await failure(inspectPostgresBackend({ connectionString: url, env: {} }));
     assert.equal(inspected.code, 'ASYNCMQ_INVALID_URL');
     const run = await cli(['install'], { ASYNCMQ_POSTGRES_BACKEND_URL: url });
@@ -70,12 +70,36 @@ test('other URLs postgres.js cannot read are refused, and percent-encoded ones a
   assert.equal(encoded.target, 'db.example.com:6432/app');
   assert.equal(encoded.user, 'app');
   assert.ok(encoded.secrets.passwords.includes('Xy@Secret,Tail9#100%'));
+  // A Unix socket directory goes in the pool options, where both postgres.js lines read it alike.
+  assert.equal((await resolveConnection('postgres:///app', { host: '/tmp/pg' }, 'the call')).target, '/tmp/pg/.s.PGSQL.5432 (database app)');
+});
+
+test('URLs that postgres.js 3 and 4 read differently are refused whichever is installed', async () => {
+  const cases: [string, RegExp][] = [
+    // 3 splits at the first @ and would look up "Tail9@127.0.0.1" (4 splits at the last).
+    ['postgres://u:Xy@Tail9@127.0.0.1:1/db', /postgres\.js would read its user, password or hosts differently/],
+    // 3 gives h2 the first host's port, 4 the default.
+    ['postgres://u:p@h1:5433,h2/db', /gives a port to some hosts only.*give every host its port/],
+    // 4 connects to the query's host or port, 3 ignores them.
+    ['postgres://u:p@h1/db?host=h2', /sets host or port in its query string/],
+    ['postgres://u:p@h1/db?sslmode=disable&port=5433', /sets host or port in its query string/],
+    // 3 decodes a host list before splitting it, and a single host not at all; 4 decodes each host.
+    ['postgres://u:p@h1%2Ch2/db', /host name has a percent-escape/],
+    ['postgres://u@%2Ftmp/db', /host name has a percent-escape/],
+    // 4 decodes the database name, 3 does not.
+    ['postgres://u:p@h1/my%20db', /database name has a percent-escape/],
+  ];
+  for (const [url, why] of cases) {
+    const error = await failure(resolveConnection(url, {}, 'the call'));
+    assert.equal(error.code, 'ASYNCMQ_INVALID_URL', url);
+    assert.match(error.message, why, url);
+    assert.doesNotMatch(everything(error), /Tail9|Xy/);
+  }
 });
 
 test('a multi-host URL postgres.js supports keeps working, and the message names every host', async () => {
   assert.equal((await resolveConnection('postgres://u:p@h1:5432,h2:5433/db', {}, 'the call')).target, 'h1:5432,h2:5433/db');
-  // postgres.js gives a host without a port the first host's port: the message says so.
-  assert.equal((await resolveConnection('postgres://u:p@h1:5433,h2/db', {}, 'the call')).target, 'h1:5433,h2:5433/db');
+  assert.equal((await resolveConnection('postgres://u:p@h1,h2/db', {}, 'the call')).target, 'h1:5432,h2:5432/db');
   const db = await createDatabase();
   const server = new URL(db.url);
   const twice = db.url.replace(`@${server.host}`, `@${server.host},${server.host}`);

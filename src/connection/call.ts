@@ -1,8 +1,10 @@
 /**
  * One link per call: opened, used, closed, and every failure translated into an
- * `AsyncmqPostgresError` that says which step was running.
+ * `AsyncmqPostgresError` that says which step was running. Every statement of the call has a
+ * deadline (deadline.ts), set by the step that runs it.
  */
 import { translateError, type Endpoint } from './target.js';
+import { Clock } from './deadline.js';
 import { openLink, type DatabaseSource, type Link, type Step } from './drivers/index.js';
 import { AsyncmqPostgresError, redactError } from '../errors.js';
 
@@ -13,27 +15,26 @@ export type { Step } from './drivers/index.js';
  * app's own connection otherwise, see drivers/), runs `body`, closes what the call opened (never
  * the app's connection), and translates any failure. A connection that dies at any point fails
  * the call with ASYNCMQ_CONNECTION_FAILED, as does one that cannot be made within the connect
- * timeout.
+ * timeout; one that stops answering fails it with ASYNCMQ_DEADLINE_EXCEEDED.
  */
 export async function withPool<T>(
   source: DatabaseSource,
   backend: { lockTimeoutMs: number },
   body: (sql: Link, step: Step) => Promise<T>,
 ): Promise<T> {
-  const link = await openLink(source);
-  let current = 'connecting';
-  const step: Step = (what, action) => {
-    current = what;
-    return action();
-  };
+  const clock = new Clock(backend.lockTimeoutMs);
+  const link = await openLink(source, clock);
+  clock.where = () => link.endpoint.target;
   let failure: unknown;
   try {
-    return await Promise.race([body(link, step), link.failed]);
+    return await Promise.race([body(link, clock.run), link.failed]);
   } catch (error) {
     failure = error;
-    if (link.lost) throw lostConnection(error, link.endpoint, current);
+    // What the abandoned connection reports next (closed, reset) is not why the call failed.
+    if (clock.expired) throw clock.expired;
+    if (link.lost) throw lostConnection(error, link.endpoint, clock.current);
     if (refusedByServer(error)) throw refusedConnection(error, link.endpoint);
-    throw translateError(error, link.endpoint, current, backend.lockTimeoutMs);
+    throw translateError(error, link.endpoint, clock.current, backend.lockTimeoutMs);
   } finally {
     await link.close(failure);
   }

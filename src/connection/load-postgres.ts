@@ -24,7 +24,7 @@ export function loadPostgres(): Promise<PostgresFactory> {
       if (!missing) throw error;
       throw new AsyncmqPostgresError(
         'ASYNCMQ_USAGE',
-        'a database URL needs postgres.js, which is not installed: `npm install postgres` (version 3.4.9 or a later 3.x), ' +
+        'a database URL needs postgres.js, which is not installed: `npm install postgres` (3.4.9 or a later 3.x, or 4.x), ' +
           "or pass your app's own connection as db or client",
         { cause: error },
       );

@@ -1,6 +1,8 @@
 /**
  * The one connection a call runs on, and the rules that keep a failure on it from taking the
- * host process down or letting a statement run where it should not.
+ * host process down or letting a statement run where it should not. They hold on both
+ * postgres.js lines the package supports, 3.4.9+ and 4.x; where the two differ, this file
+ * follows what each does rather than asking which one is loaded.
  *
  * postgres.js 3.4.9 crashes the process when a connection dies inside `sql.begin()` or on a
  * reserved connection: the ROLLBACK it writes next is flushed from a `setImmediate` after the
@@ -9,21 +11,31 @@
  * pool's rotation before anything is written to it. So the package uses neither `begin()` nor
  * `reserve()`: each call gets a pool of exactly one connection, and transactions and
  * session-level work are plain statements on it (`BEGIN`, `COMMIT`; see drivers/plain.ts and
- * index-builds.ts). postgres.js allows a plain `BEGIN` only with `max: 1`. It serves both a URL
- * and an app's own postgres.js client, whose pool is never used for a transaction (see
- * drivers/postgres-js.ts).
+ * index-builds.ts). postgres.js 4's connection code is new and guards its writes, but it
+ * rejects a plain `BEGIN` with UNSAFE_TRANSACTION unless it is sent inside `sql.begin()`, on a
+ * reserved connection or on a pool of `max: 1`: the last is what both lines accept. It serves
+ * both a URL and an app's own postgres.js client, whose pool is never used for a transaction
+ * (see drivers/postgres-js.ts).
  *
  * A pool reconnects, though: a statement sent after its connection died would run on a new
  * server session, outside the transaction and without the advisory lock it was meant to run
  * under. So the session opens its sockets itself (postgres.js's `socket` option) and never
  * opens one after the first connection was established and lost, or after it is closed: the
- * statement that would have reconnected fails instead, and the call fails as a whole.
+ * statement that would have reconnected fails instead, and the call fails as a whole. The
+ * refusal's code is not CONNECTION_CLOSED, which postgres.js 4 takes for a transient failure
+ * and retries (with backoff, up to `connect_timeout`): it must end the waiting statement now.
  *
- * The same place bounds connecting. postgres.js's `connect_timeout` bounds one attempt, but it
+ * The same place bounds connecting. postgres.js 3's `connect_timeout` bounds one attempt, but it
  * starts another at once when a peer accepts TCP and closes it (a load balancer with no healthy
  * backend), or when every host of a multi-host URL refuses: thousands of attempts a second,
- * forever. Here no attempt starts once `connect_timeout` has passed since the first; the call
- * then fails, and every socket is destroyed before it returns.
+ * forever. postgres.js 4 backs off between attempts and gives up on a refused host at once, but
+ * tries each host of a list in turn, each for a whole `connect_timeout`. Here no attempt starts
+ * once `connect_timeout` has passed since the first; the call then fails, and every socket is
+ * destroyed before it returns.
+ *
+ * postgres.js 3 calls the socket factory as `socket(options)` and leaves the choice of host to
+ * it; postgres.js 4 calls `socket(options, host, port)` with the host it is trying. Both are
+ * served, and an app's own factory is called the way its postgres.js calls it.
  */
 import { Socket } from 'node:net';
 import type postgres from 'postgres';
@@ -48,6 +60,12 @@ export interface OneConnection {
    * postgres.js delivers a turn before it notices the connection is gone.
    */
   canSendAfter(error: unknown): boolean;
+  /**
+   * Gives up on the connection at once, as on a connection that stopped answering: it counts as
+   * lost (nothing more is sent, no reconnect) and every socket is destroyed. close() still ends
+   * the pool.
+   */
+  abandon(): void;
   /** Ends the connection and destroys every socket the session opened; resolves once they are closed. */
   close(): Promise<void>;
 }
@@ -69,12 +87,17 @@ function sessionLost(state: State): boolean {
   return state.lost || (state.established && state.socket?.destroyed === true);
 }
 
-/** A refusal with a code that target.ts reads as a network failure. */
-function connectionError(code: 'CONNECT_TIMEOUT' | 'CONNECTION_CLOSED', message: string): Error {
+/**
+ * An error with a code that target.ts reads as a network failure. The socket factory refuses
+ * with CONNECT_TIMEOUT or CONNECTION_DESTROYED, never CONNECTION_CLOSED, which postgres.js 4
+ * retries: the statement waiting for the connection must fail at once.
+ */
+function connectionError(code: 'CONNECT_TIMEOUT' | 'CONNECTION_DESTROYED' | 'CONNECTION_CLOSED', message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-type UserSocket = (options: postgres.ParsedOptions) => Socket | Promise<Socket>;
+/** A socket factory: `(options)` from postgres.js 3, `(options, host, port)` from postgres.js 4. */
+type UserSocket = (options: postgres.ParsedOptions, host?: string | null, port?: number) => Socket | Promise<Socket>;
 
 /**
  * Opens a session (nothing connects before the first statement) with `postgres`, from a URL and
@@ -86,7 +109,10 @@ export function openSession(postgres: PostgresFactory, connection: { url?: strin
   const userOnclose = typeof given.onclose === 'function' ? (given.onclose as (id: number) => void) : undefined;
   const userDebug = typeof given.debug === 'function' ? (given.debug as (...args: unknown[]) => void) : undefined;
   const state: State = { established: false, lost: false };
-  const sockets: Socket[] = [];
+  // Every socket the session opened, until its 'close' was emitted: only then is its handle
+  // released (`closed` turns true a moment before, and a destroyed socket that never connected
+  // still holds its handle then).
+  const sockets = new Map<Socket, Promise<void>>();
   let closing = false;
   let firstAttempt: number | undefined;
   let attempts = 0;
@@ -109,10 +135,11 @@ export function openSession(postgres: PostgresFactory, connection: { url?: strin
     fail(error);
   };
 
-  const openSocket = async (options: postgres.ParsedOptions): Promise<Socket> => {
-    if (closing) refuse(connectionError('CONNECTION_CLOSED', 'the session is closed'));
+  // postgres.js 4 passes the host and port it is trying; postgres.js 3 passes the options only.
+  const openSocket = async (options: postgres.ParsedOptions, ...target: [host?: string | null, port?: number]): Promise<Socket> => {
+    if (closing) refuse(connectionError('CONNECTION_DESTROYED', 'the session is closed'));
     if (state.lost) {
-      refuse(connectionError('CONNECTION_CLOSED', 'the connection was lost, and asyncmq-postgres never reconnects within a call'));
+      refuse(connectionError('CONNECTION_DESTROYED', 'the connection was lost, and asyncmq-postgres never reconnects within a call'));
     }
     const now = performance.now();
     firstAttempt ??= now;
@@ -127,15 +154,14 @@ export function openSession(postgres: PostgresFactory, connection: { url?: strin
         ),
       );
     }
-    const socket = userSocket ? await userSocket(options) : connectTcp(options, attempts);
+    const socket = userSocket ? await userSocket(options, ...target) : connectTcp(options, attempts, target);
     attempts++;
     if (closing) {
       // Closed while a user's socket factory was still working.
       socket.destroy();
-      refuse(connectionError('CONNECTION_CLOSED', 'the session is closed'));
+      refuse(connectionError('CONNECTION_DESTROYED', 'the session is closed'));
     }
-    for (let i = sockets.length - 1; i >= 0; i--) if (sockets[i]!.closed) sockets.splice(i, 1);
-    sockets.push(socket);
+    sockets.set(socket, new Promise<void>((resolve) => socket.once('close', () => (sockets.delete(socket), resolve()))));
     state.socket = socket;
     // Registered before postgres.js's own listeners, so they see every ending before it
     // removes all listeners in its close handler.
@@ -182,32 +208,41 @@ export function openSession(postgres: PostgresFactory, connection: { url?: strin
       const fromSocket = typeof code === 'string' && (code.startsWith('CONNECTION_') || code === 'CONNECT_TIMEOUT' || 'syscall' in (error as object));
       return !fromSocket;
     },
+    abandon() {
+      // Lost before the sockets go, so that their closing is not reported as a loss.
+      state.lost = true;
+      closing = true;
+      for (const socket of sockets.keys()) socket.destroy();
+    },
     async close() {
       const broken = sessionLost(state) || closing;
       closing = true;
       // A lost or never-made connection has nothing to say goodbye to.
       await sql.end({ timeout: broken ? 0 : 5 });
-      await Promise.all(
-        sockets.filter((s) => !s.closed).map((s) => new Promise<void>((resolve) => {
-          s.once('close', () => resolve());
-          s.destroy();
-        })),
-      );
+      const open = [...sockets.values()];
+      for (const socket of sockets.keys()) socket.destroy();
+      // A socket of an app's own factory that never reports its close must not hold the call.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(open), new Promise((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+      clearTimeout(timer);
     },
   };
 }
 
 /**
- * What postgres.js does itself when no `socket` option is given: the next host in turn, or
- * the unix socket. postgres.js writes the startup message as soon as the factory returns;
- * a socket buffers writes until it is connected.
+ * What postgres.js does itself when no `socket` option is given: the host it asks for
+ * (postgres.js 4), or else the next host in turn (postgres.js 3), or the unix socket.
+ * postgres.js writes the startup message as soon as the factory returns; a socket buffers
+ * writes until it is connected.
  */
-function connectTcp(options: postgres.ParsedOptions, attempt: number): Socket {
+function connectTcp(options: postgres.ParsedOptions, attempt: number, [asked, askedPort]: [host?: string | null, port?: number]): Socket {
   const socket = new Socket();
   const path = (options as { path?: string | false }).path;
   if (path) return socket.connect(path);
-  const host = options.host[attempt % options.host.length]!;
-  const port = options.port[attempt % options.port.length]!;
+  const host = asked ?? options.host[attempt % options.host.length]!;
+  const port = askedPort ?? options.port[attempt % options.port.length]!;
+  // As postgres.js sets it on the sockets it opens: a statement is written in one go.
+  socket.once('connect', () => socket.setNoDelay(true));
   socket.connect(port, host);
   // postgres.js reads these for TLS's server name and for its error messages.
   return Object.assign(socket, { host, port });

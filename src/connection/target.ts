@@ -75,8 +75,11 @@ const prepare: PoolOption = { sets: 'whether statements are prepared', accepts: 
 /**
  * postgres.js's options, by the names its parseOptions reads, each with the values it can use
  * (read from postgres.js 3.4: `[...Array(max)]` needs a whole number and 0 opens no connection
- * at all; the timeouts go to setTimeout in seconds, where 0 or null means none). Also AsyncMQ's
- * asyncpg names that have a postgres.js meaning.
+ * at all; the timeouts go to setTimeout in seconds, where 0 or null means none). postgres.js 4.2
+ * reads each of them the same way (its `socket` factory gets the host and port too, see
+ * session.ts); the options only 4 has are not accepted, so that a setting means the same on
+ * both lines. Also AsyncMQ's asyncpg names that have a postgres.js meaning (`timeout` is renamed
+ * here: postgres.js itself reads it as a deprecated name of the idle timeout).
  */
 const KNOWN_POOL_OPTIONS = {
   host,
@@ -187,26 +190,49 @@ interface UrlParts {
 
 type Invalid = (why: string, cause?: Error) => AsyncmqPostgresError;
 
+const ENCODE = 'percent-encode @, :, /, ?, #, % and , in the user name and password (# as %23, % as %25, @ as %40)';
+
+/** The refusal of a URL that postgres.js reads otherwise than a URL parser. */
+const MISREAD =
+  'postgres.js would read its user, password or hosts differently from a URL parser (an unescaped @ or , in the password ' +
+  'would become host names); percent-encode @, :, /, ?, #, % and , in the user name and password (@ as %40, , as %2C)';
+
 /**
  * Reads the URL the standard way (RFC 3986 and the WHATWG parser: the userinfo ends at the last
  * `@` before the first `/`, `?` or `#`), with a comma-separated host list as libpq allows.
+ *
  * Refuses what no reading can make safe: a `#` (no Postgres URL has a fragment, so it is a `#`
  * in the password, and the parser would take what precedes it for a host and port), an `@`
  * after the host, and a `%` that does not start a percent-escape.
+ *
+ * Also refuses, whichever postgres.js is loaded, what either supported line reads otherwise
+ * than a URL parser, so that a URL means the same before and after an app moves from
+ * postgres.js 3 to 4 (refuseMisreading compares with the line that is loaded; these are the
+ * other line's misreadings, read from both lines' parseUrl and parseOptions):
+ * - an `@` in the user name or password: postgres.js 3 ends the userinfo at the first `@` and
+ *   reads the rest, commas included, as hosts (4 ends it at the last, as a parser does);
+ * - a `%` in a host: postgres.js 3 decodes a host list (before it splits it at commas) but not
+ *   a single host, 4 decodes each host;
+ * - a host list with a port on some hosts only: postgres.js 3 gives a host without one the
+ *   first host's port, 4 (as libpq) the default port;
+ * - `host` or `port` in the query string: postgres.js 4 connects there, 3 ignores them and
+ *   connects to the authority's host;
+ * - a `%` in the database name: postgres.js 4 decodes it, 3 does not;
+ * - an IPv6 address in brackets, which postgres.js 3 cannot read.
  */
 function readUrl(url: string, secrets: Secrets, invalid: Invalid): UrlParts {
   if (!/^postgres(ql)?:\/\//i.test(url)) throw invalid('it must start with postgres:// or postgresql://');
-  const encode = 'percent-encode @, :, /, ?, #, % and , in the user name and password (# as %23, % as %25, @ as %40)';
-  if (url.includes('#')) throw invalid(`it has a #, which would end the URL there; ${encode}`);
+  if (url.includes('#')) throw invalid(`it has a #, which would end the URL there; ${ENCODE}`);
   const start = url.indexOf('://') + 3;
   const length = url.slice(start).search(/[/?]/);
   const authority = length < 0 ? url.slice(start) : url.slice(start, start + length);
   const rest = url.slice(start + authority.length);
   // An @ after the host is almost always a password with an unescaped @ or /: the "host" and
   // "database" would then be pieces of the password, and would show in connection errors.
-  if (rest.includes('@')) throw invalid(`it has an @ after the host; ${encode}`);
+  if (rest.includes('@')) throw invalid(`it has an @ after the host; ${ENCODE}`);
   const at = authority.lastIndexOf('@');
   const userinfo = at < 0 ? '' : authority.slice(0, at);
+  if (userinfo.includes('@')) throw invalid(MISREAD);
   const colon = userinfo.indexOf(':');
   const rawUser = colon < 0 ? userinfo : userinfo.slice(0, colon);
   const rawPassword = colon < 0 ? '' : userinfo.slice(colon + 1);
@@ -216,19 +242,41 @@ function readUrl(url: string, secrets: Secrets, invalid: Invalid): UrlParts {
     user = decodeURIComponent(rawUser);
     password = decodeURIComponent(rawPassword);
   } catch {
-    throw invalid(`its user name or password has a % that does not start a percent-escape; ${encode}`);
+    throw invalid(`its user name or password has a % that does not start a percent-escape; ${ENCODE}`);
   }
   const hostList = authority.slice(at + 1);
   const hosts = hostList === '' ? [] : hostList.split(',').map((entry) => {
     const match = /^(\[[^\]]*\]|[^:]*)(?::(\d*))?$/.exec(entry);
-    if (!match || match[1] === '') throw invalid(`its host list has an empty or malformed host; ${encode}`);
-    if (match[1]!.startsWith('[')) throw invalid('it names an IPv6 address in brackets, which postgres.js cannot read in a URL; use a host name for it');
+    if (!match || match[1] === '') throw invalid(`its host list has an empty or malformed host; ${ENCODE}`);
+    if (match[1]!.startsWith('[')) throw invalid('it names an IPv6 address in brackets, which postgres.js 3 cannot read in a URL; use a host name for it');
+    const name = match[1]!;
+    if (name.includes('%')) {
+      throw invalid(
+        'a host name has a percent-escape, which postgres.js 4 decodes and postgres.js 3 decodes in a host list only; ' +
+          'write the host as it is (a Unix socket directory as the pool option host)',
+      );
+    }
     const port = match[2] ? Number(match[2]) : undefined;
     if (port !== undefined && (port < 1 || port > 65535)) throw invalid('a port is out of range (1 to 65535)');
-    return { name: match[1]!, ...(port === undefined ? {} : { port }) };
+    return { name, ...(port === undefined ? {} : { port }) };
   });
+  if (hosts.some((h) => h.port === undefined) && hosts.some((h) => h.port !== undefined)) {
+    throw invalid(
+      'its host list gives a port to some hosts only, which postgres.js 3 and 4 read differently (3 gives such a host the ' +
+        "first host's port, 4 the default port); give every host its port",
+    );
+  }
+  const query = rest.includes('?') ? new URLSearchParams(rest.slice(rest.indexOf('?') + 1)) : new URLSearchParams();
+  if (query.has('host') || query.has('port')) {
+    throw invalid(
+      'it sets host or port in its query string, which postgres.js 4 connects to and postgres.js 3 ignores; give them before the ' +
+        'path, or in the pool options host and port',
+    );
+  }
+  const path = rest.includes('?') ? rest.slice(0, rest.indexOf('?')) : rest;
+  if (path.includes('%')) throw invalid('its database name has a percent-escape, which postgres.js 4 decodes and postgres.js 3 does not; write the name as it is');
   try {
-    // What postgres.js itself hands to the URL parser: the first host only.
+    // What postgres.js 3 hands to the URL parser: the first host only.
     new URL(`${url.slice(0, start)}${at < 0 ? '' : `${userinfo}@`}${hostList.split(',')[0]}${rest}`);
   } catch (error) {
     const cause = redactError(error, secrets);
@@ -252,10 +300,12 @@ function readByDriver(postgres: PostgresFactory, url: string, options: DriverOpt
 }
 
 /**
- * Refuses a URL whose user, password or hosts postgres.js reads differently from a URL parser.
- * postgres.js splits the authority at the first `@`, reads commas after it as a host list and
- * decodes that list, so a password holding `@` and `,` would become host names, looked up in DNS
- * and sent the password. The check compares the two readings rather than looking for characters.
+ * Refuses a URL whose user, password or hosts the loaded postgres.js reads differently from a
+ * URL parser. postgres.js 3 splits the authority at the first `@`, reads commas after it as a
+ * host list and decodes that list, so a password holding `@` and `,` would become host names,
+ * looked up in DNS and sent the password. The check compares the two readings rather than
+ * looking for characters, so it holds for whichever line is loaded (readUrl refuses the other
+ * line's misreadings by rule).
  */
 function refuseMisreading(postgres: PostgresFactory, url: string, parts: UrlParts, secrets: Secrets, invalid: Invalid): void {
   let driver: DriverReading;
@@ -271,12 +321,7 @@ function refuseMisreading(postgres: PostgresFactory, url: string, parts: UrlPart
     (parts.hosts.length === 0 ||
       (driver.host.length === parts.hosts.length &&
         parts.hosts.every((h, i) => driver.host[i] === h.name && (h.port === undefined || driver.port[i] === h.port))));
-  if (!same) {
-    throw invalid(
-      'postgres.js would read its user, password or hosts differently from a URL parser (an unescaped @ or , in the password ' +
-        'would become host names); percent-encode @, :, /, ?, #, % and , in the user name and password (@ as %40, , as %2C)',
-    );
-  }
+  if (!same) throw invalid(MISREAD);
 }
 
 export async function resolveConnection(url: string | undefined, poolOptions: PoolOptions, poolSource: string): Promise<Connection> {

@@ -179,7 +179,8 @@ export async function buildConcurrently(
           continue;
         }
         for (const statement of planConcurrentIndex(item)) {
-          await run(`running ${statement}`, () => session.unsafe(statement));
+          // Watched, not timed: a build waits for other transactions and may run for hours.
+          await run(`running ${statement}`, () => session.unsafe(statement), 'long');
         }
         attempted.push(item.index.name);
       }

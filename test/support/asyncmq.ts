@@ -6,7 +6,7 @@
  */
 import type { Sql } from 'postgres';
 
-export async function runAsyncmqStatements(sql: Sql, namespace?: string): Promise<void> {
+export async function runAsyncmqStatements(sql: Pick<Sql, 'unsafe'>, namespace?: string): Promise<void> {
   const t = (name: string) => (namespace ? `${namespace}.${name}` : name);
   const upsert = (jobId: string, status: string | null) =>
     sql.unsafe(

@@ -12,7 +12,8 @@
  */
 import { entityKind, sql, type SQL } from 'drizzle-orm';
 import { AsyncmqPostgresError } from '../../errors.js';
-import { clientLink, describeValue } from './clients.js';
+import { clientLink, describeValue, isClient } from './clients.js';
+import { DEFAULT_CONNECT_MS, type Clock } from '../deadline.js';
 import type { Link, Param, Row } from './types.js';
 
 interface Executes {
@@ -47,15 +48,19 @@ function toSql(text: string, params: readonly Param[] | undefined): SQL {
   return sql.join(parts.map((part, i) => (i % 2 === 0 ? sql.raw(part) : sql`${params[Number(part) - 1]}`)));
 }
 
-function executeLink(db: Executes, kind: string, transaction: boolean): Link {
+function executeLink(db: Executes, kind: string, transaction: boolean, clock: Clock): Link {
   const endpoint = { target: `the Drizzle ${kind}`, user: 'its role', secrets: { passwords: [] } };
   return {
     endpoint,
-    async unsafe(text, params) {
-      const result = await db.execute(toSql(text, params));
-      const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] } | null)?.rows ?? []);
-      return rows.map((row) => (Array.isArray(row) ? row : Object.values(row as object))) as Row[];
-    },
+    // Given up on, the app's database is left as it is; its driver may connect at the first statement.
+    unsafe: clock.bound(
+      async (text, params) => {
+        const result = await db.execute(toSql(text, params));
+        const rows = Array.isArray(result) ? result : ((result as { rows?: unknown[] } | null)?.rows ?? []);
+        return rows.map((row) => (Array.isArray(row) ? row : Object.values(row as object))) as Row[];
+      },
+      { abandon: () => {}, abandoned: `the app's Drizzle ${kind} was left as it is`, connectMs: DEFAULT_CONNECT_MS },
+    ),
     async session(needs) {
       throw new AsyncmqPostgresError(
         'ASYNCMQ_SESSION_REQUIRED',
@@ -71,14 +76,14 @@ function executeLink(db: Executes, kind: string, transaction: boolean): Link {
   };
 }
 
-export function drizzleLink(db: unknown): Link {
+export function drizzleLink(db: unknown, clock: Clock): Link {
   const kinds = entityKinds(db);
   if (!kinds.some((kind) => DATABASE_KINDS.includes(kind))) {
-    const hint = clientLink(db) ? ': it is a driver client; pass it as client' : '';
+    const hint = isClient(db) ? ': it is a driver client; pass it as client' : '';
     throw new AsyncmqPostgresError('ASYNCMQ_USAGE', `db must be a Drizzle Postgres database (drizzle-orm's PgDatabase), got ${describeValue(db)}${hint}`);
   }
   const database = db as unknown as Executes;
   const transaction = kinds.some((kind) => TRANSACTION_KINDS.includes(kind));
   const client = transaction ? undefined : database.$client;
-  return (client !== undefined && clientLink(client)) || executeLink(database, kindOf(database), transaction);
+  return (client !== undefined && clientLink(client, clock)) || executeLink(database, kindOf(database), transaction, clock);
 }

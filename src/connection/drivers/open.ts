@@ -3,17 +3,18 @@ import { AsyncmqPostgresError } from '../../errors.js';
 import { clientLink, describeValue } from './clients.js';
 import { drizzleLink } from './drizzle.js';
 import { urlLink } from './postgres-js.js';
+import type { Clock } from '../deadline.js';
 import type { DatabaseSource, Link } from './types.js';
 
 /** Opens nothing the call does not use: each link connects at its first statement. */
-export async function openLink(source: DatabaseSource): Promise<Link> {
+export async function openLink(source: DatabaseSource, clock: Clock): Promise<Link> {
   switch (source.kind) {
     case 'url':
-      return urlLink(source.connection);
+      return urlLink(source.connection, clock);
     case 'db':
-      return drizzleLink(source.value);
+      return drizzleLink(source.value, clock);
     case 'client': {
-      const link = clientLink(source.value);
+      const link = clientLink(source.value, clock);
       if (link) return link;
       throw new AsyncmqPostgresError(
         'ASYNCMQ_USAGE',

@@ -7,6 +7,7 @@
  * process (see session.ts). After a lost connection nothing is sent: the server has rolled the
  * transaction back with the session, and no driver here reconnects a session.
  */
+import type { Clock } from '../deadline.js';
 import type { Queryable, Session, Step } from './types.js';
 
 /** A session's statements and its state; `plainSession` adds the transactions. */
@@ -15,7 +16,11 @@ export interface SessionBase extends Queryable {
   canSendAfter(error: unknown): boolean;
 }
 
-export function plainSession(base: SessionBase): Session {
+/**
+ * `base`'s statements each run under their deadline (clock.bound, by the driver); inside the
+ * transaction, the clock gives them a lock wait's.
+ */
+export function plainSession(base: SessionBase, clock: Clock): Session {
   // A nested BEGIN would only warn in Postgres, and the inner COMMIT would commit the outer
   // transaction.
   let open = false;
@@ -30,18 +35,22 @@ export function plainSession(base: SessionBase): Session {
       open = true;
       try {
         await run('starting the transaction', () => base.unsafe('BEGIN'));
+        clock.inTransaction = true;
         let result: T;
         try {
           result = await body(session);
         } catch (error) {
           // Best effort: the error that got us here is the one to report.
-          if (base.canSendAfter(error)) await base.unsafe('ROLLBACK').catch(() => {});
+          if (base.canSendAfter(error) && !clock.expired) await base.unsafe('ROLLBACK').catch(() => {});
           throw error;
         }
-        await run('committing the transaction', () => base.unsafe('COMMIT'));
+        // Watched rather than timed: a COMMIT waits for no lock, but unlinks the files of the
+        // tables it dropped, which takes as long as they are large.
+        await run('committing the transaction', () => base.unsafe('COMMIT'), 'long');
         return result;
       } finally {
         open = false;
+        clock.inTransaction = false;
       }
     },
   };

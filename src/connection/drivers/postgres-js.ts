@@ -16,9 +16,10 @@
  * so no named statement is left on the app's connections.
  */
 import type { Sql } from 'postgres';
-import type { Connection, DriverOptions, Endpoint } from '../target.js';
+import { DEFAULT_CONNECT_TIMEOUT, type Connection, type DriverOptions, type Endpoint } from '../target.js';
 import { loadPostgres, type PostgresFactory } from '../load-postgres.js';
 import { openSession, type OneConnection } from '../session.js';
+import type { Clock, Giving, Watch } from '../deadline.js';
 import { deferredFailure } from './failure.js';
 import { plainSession } from './plain.js';
 import type { Link, Queryable, Row, Session } from './types.js';
@@ -45,22 +46,57 @@ function queryOn(sql: Sql): Queryable['unsafe'] {
   };
 }
 
-/** One connection of the package's own, for the whole call or for a session only. */
-function ownConnection(postgres: PostgresFactory, connection: { url?: string; options: DriverOptions }) {
-  const one: OneConnection = openSession(postgres, connection);
-  const session: Session = plainSession({
-    unsafe: queryOn(one.sql),
-    get lost() {
-      return one.lost;
+type Where = { url?: string; options: DriverOptions };
+
+const connectMsOf = (options: DriverOptions) => 1000 * (Number(options.connect_timeout) || DEFAULT_CONNECT_TIMEOUT);
+
+/**
+ * A connection of the package's own to `where`, opened on first use, for watching the call's
+ * session from outside (deadline.ts); closed with the link.
+ */
+function watchFrom(postgres: PostgresFactory, where: Where): Watch & { close(): Promise<void> } {
+  let watcher: OneConnection | undefined;
+  return {
+    owned: true,
+    observer: async () => {
+      watcher ??= openSession(postgres, where);
+      return { unsafe: queryOn(watcher.sql) };
     },
-    canSendAfter: (error) => one.canSendAfter(error),
-  });
-  return { one, session };
+    close: async () => {
+      await watcher?.close();
+    },
+  };
+}
+
+/** One connection of the package's own, for the whole call or for a session only. */
+function ownConnection(postgres: PostgresFactory, where: Where, clock: Clock) {
+  const one: OneConnection = openSession(postgres, where);
+  const watch = watchFrom(postgres, where);
+  const giving: Giving = {
+    abandon: () => one.abandon(),
+    abandoned: 'asyncmq-postgres closed its connection (the server rolls back a transaction it left open)',
+    connectMs: connectMsOf(where.options),
+    watch,
+  };
+  const session: Session = plainSession(
+    {
+      unsafe: clock.bound(queryOn(one.sql), giving),
+      get lost() {
+        return one.lost;
+      },
+      canSendAfter: (error) => one.canSendAfter(error),
+    },
+    clock,
+  );
+  const close = async () => {
+    await Promise.all([one.close(), watch.close()]);
+  };
+  return { one, session, close };
 }
 
 /** The call's link for a URL: everything on one connection of its own. */
-export async function urlLink(connection: Connection): Promise<Link> {
-  const { one, session } = ownConnection(await loadPostgres(), connection);
+export async function urlLink(connection: Connection, clock: Clock): Promise<Link> {
+  const { one, session, close } = ownConnection(await loadPostgres(), connection, clock);
   return {
     endpoint: connection,
     unsafe: session.unsafe,
@@ -69,7 +105,7 @@ export async function urlLink(connection: Connection): Promise<Link> {
     get lost() {
       return one.lost;
     },
-    close: () => one.close(),
+    close,
   };
 }
 
@@ -84,11 +120,17 @@ function endpointOf(sql: Sql): Endpoint {
 /**
  * The options of a connection of the package's own to where `sql` connects: what reaches the
  * same server session as the app's (hosts, database, role, password, TLS, connection
- * parameters such as search_path, the socket factory), none of how the app reads rows.
+ * parameters such as search_path, the socket factory), none of how the app reads rows. Read
+ * from the client's parsed options, which both postgres.js lines take back as given; what only
+ * postgres.js 4 has (channel binding and the authentication methods allowed, which must hold
+ * for this connection too) is absent from a postgres.js 3 client's.
  */
 function sessionOptions(sql: Sql): DriverOptions {
   const o = sql.options as unknown as Record<string, unknown>;
-  const pick = ['host', 'port', 'path', 'database', 'user', 'pass', 'ssl', 'sslnegotiation', 'connect_timeout', 'keep_alive', 'target_session_attrs', 'connection', 'socket'];
+  const pick = [
+    'host', 'port', 'path', 'database', 'user', 'pass', 'ssl', 'sslnegotiation', 'connect_timeout', 'keep_alive', 'target_session_attrs',
+    'connection', 'socket', 'channel_binding', 'require_auth',
+  ];
   const options: DriverOptions = Object.fromEntries(pick.filter((k) => o[k] !== undefined && o[k] !== null).map((k) => [k, o[k]]));
   return {
     ...options,
@@ -101,17 +143,24 @@ function sessionOptions(sql: Sql): DriverOptions {
 }
 
 /** The call's link for an app's postgres.js client. */
-export function postgresJsLink(sql: Sql): Link {
+export function postgresJsLink(sql: Sql, clock: Clock): Link {
   const endpoint = endpointOf(sql);
   const failure = deferredFailure();
   let own: ReturnType<typeof ownConnection> | undefined;
   let opening: Promise<Session> | undefined;
+  // A read waits on the app's pool (which postgres.js 3 lets retry connecting forever); given
+  // up on, the app's pool is left as it is.
+  const reads: Giving = {
+    abandon: () => {},
+    abandoned: "the app's postgres.js client was left as it is",
+    connectMs: connectMsOf({ connect_timeout: (sql.options as unknown as DriverOptions).connect_timeout || 30 }),
+  };
   return {
     endpoint,
-    unsafe: queryOn(sql),
+    unsafe: clock.bound(queryOn(sql), reads),
     session() {
       opening ??= loadPostgres().then((postgres) => {
-        own = ownConnection(postgres, { options: sessionOptions(sql) });
+        own = ownConnection(postgres, { options: sessionOptions(sql) }, clock);
         own.one.failed.catch(failure.fail);
         return own.session;
       });
@@ -122,7 +171,7 @@ export function postgresJsLink(sql: Sql): Link {
       return own?.one.lost ?? false;
     },
     close: async () => {
-      await own?.one.close();
+      await own?.close();
     },
   };
 }

@@ -4,8 +4,20 @@
  */
 import type { Connection, Endpoint } from '../target.js';
 
-/** Runs a statement with a description of it, so a failure can say what was being done. */
-export type Step = <T>(what: string, action: () => Promise<T>) => Promise<T>;
+/**
+ * What a statement may wait for, which sets its deadline (see connection/deadline.ts): `read`,
+ * no lock worth waiting for; `lock`, a lock, for up to the lock timeout (every statement inside
+ * the call's transaction); `long`, what may rightly take long (a concurrent index build, waiting
+ * for other transactions; a COMMIT, which unlinks a dropped table's files), for as long as the
+ * server shows its session running it.
+ */
+export type Wait = 'read' | 'lock' | 'long';
+
+/**
+ * Runs statements with a description of what they do, so a failure can say what was being done;
+ * `wait` says what they may wait for, where it is not what their place implies (see Wait).
+ */
+export type Step = <T>(what: string, action: () => Promise<T>, wait?: Wait) => Promise<T>;
 
 /** The package only ever sends text, numbers and nulls. */
 export type Param = string | number | null;

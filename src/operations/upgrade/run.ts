@@ -190,7 +190,8 @@ async function buildKeyIndex(session: Session, backend: ResolvedBackend, run: St
   const invalid = keyIndex(state, key);
   await withLiftedTimeouts(session, run, async () => {
     for (const statement of renderBuildKeyIndex(key, invalid ? { dropInvalid: invalid.name } : {})) {
-      await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement));
+      // Watched, not timed: a build waits for other transactions and may run for hours.
+      await run(`upgrading to ${step.to}: ${statement}`, () => session.unsafe(statement), 'long');
     }
   });
   return true;
