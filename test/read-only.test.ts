@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
+import { translateError } from '../src/connection/target.js';
 import { runCli } from './support/cli.js';
 import { adminSql, createDatabase } from './support/db.js';
 import { failure } from './support/failure.js';
@@ -73,4 +74,23 @@ test('a session made read-only by its own connection options is told apart from 
   assert.equal(status.readOnly?.kind, 'default');
   assert.match(status.readOnly!.advice, /set by the connection's options/);
   assert.equal((await failure(installOrDropPostgresBackend({ connectionString: db.url, ...at('0.1'), pool }))).code, 'ASYNCMQ_READ_ONLY');
+});
+
+test('a write refused mid-call (a server demoted in a failover) is ASYNCMQ_READ_ONLY, and the server text stays on one line', async () => {
+  const db = await createDatabase();
+  const sql = await db.sql.reserve();
+  let refused: unknown;
+  try {
+    await sql`begin transaction read only`;
+    // A name holding a newline, quoted back by the server in its message.
+    await sql.unsafe('create table "x\nOK: installed and in shape." ()').catch((e: unknown) => (refused = e));
+    await sql`rollback`;
+  } finally {
+    sql.release();
+  }
+  assert.equal((refused as { code?: string }).code, '25006');
+  const error = translateError(refused, { target: 'db:5432/app', user: 'app', secrets: { passwords: [] } }, 'creating table x');
+  assert.equal(error.code, 'ASYNCMQ_READ_ONLY');
+  assert.match(error.message, /^db:5432\/app as user app took no writes while creating table x \(.*read-only transaction.*\): .*point at the primary$/);
+  assert.doesNotMatch(error.message, /\n/);
 });

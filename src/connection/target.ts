@@ -7,7 +7,7 @@
  * postgres.js is loaded on the URL path only, and not before a URL is used (load-postgres.ts): an
  * app that passes its own connection (`db`, `client`) needs no postgres.js installed.
  */
-import { AsyncmqPostgresError, redact, redactError, type AsyncmqErrorCode, type Secrets } from '../errors.js';
+import { AsyncmqPostgresError, printable, redact, redactError, type AsyncmqErrorCode, type Secrets } from '../errors.js';
 import { loadPostgres, type PostgresFactory } from './load-postgres.js';
 import { ENV_VARS, type PoolOptions } from '../config/settings.js';
 
@@ -406,6 +406,8 @@ const PG_CODES: Record<string, AsyncmqErrorCode> = {
   '55P03': 'ASYNCMQ_LOCK_TIMEOUT',
   '2BP01': 'ASYNCMQ_DEPENDENT_OBJECTS',
   '3D000': 'ASYNCMQ_CONNECTION_FAILED',
+  // A write refused mid-call: the server was demoted in a failover, or the session turned read-only.
+  '25006': 'ASYNCMQ_READ_ONLY',
 };
 
 const NETWORK_CODES = new Set(['CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ENOENT']);
@@ -425,9 +427,10 @@ export function translateError(error: unknown, connection: Endpoint, step: strin
   }
   const mapped = PG_CODES[code] ?? 'ASYNCMQ_DATABASE_ERROR';
   const server = error as { detail?: unknown; hint?: unknown };
-  const said = (value: unknown) => (typeof value === 'string' && value !== '' ? redact(value, connection.secrets) : undefined);
+  const said = (value: unknown) => (typeof value === 'string' && value !== '' ? printable(redact(value, connection.secrets)) : undefined);
+  // The server's words may quote a name from the database: one line, whatever the name holds.
   const detail = [
-    cause.message,
+    printable(cause.message),
     said(server.detail),
     // Postgres's hint for 2BP01 is to add CASCADE, which would drop the app's own objects too.
     mapped === 'ASYNCMQ_DEPENDENT_OBJECTS' ? 'drop or change those objects first (asyncmq-postgres never drops with CASCADE)' : said(server.hint),
@@ -441,6 +444,8 @@ export function translateError(error: unknown, connection: Endpoint, step: strin
         ? `the role ${connection.user} lacks a privilege needed for ${step}: ${detail}`
         : mapped === 'ASYNCMQ_AUTHENTICATION_FAILED'
           ? `authentication to ${where} failed: ${detail}`
+          : mapped === 'ASYNCMQ_READ_ONLY'
+            ? `${where} took no writes while ${step} (${detail}): it may have become a standby in a failover; point at the primary`
           : `${step} failed on ${where}: ${detail}${code ? ` (SQLSTATE ${code})` : ''}`;
   return new AsyncmqPostgresError(mapped, why, { cause });
 }
