@@ -25,6 +25,7 @@ import { createAsyncmqProducer, createAsyncmqSchema, installOrDropPostgresBacken
 import { schemaVersionOf } from '../src/config/versions.js';
 import { createDatabase } from './support/db.js';
 import { testTmp } from './support/tmp.js';
+import { HANG_MS } from './support/patience.js';
 
 const source = process.env.ASYNCMQ_TEST_SOURCE_DIR;
 const python = process.env.ASYNCMQ_TEST_PYTHON ?? '/usr/bin/python3';
@@ -46,7 +47,7 @@ function worker(env: Record<string, string>): Promise<{ code: number | null; out
   let output = '';
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   return new Promise((resolve) => child.on('close', (code) => (clearTimeout(timer), resolve({ code, output }))));
 }
 

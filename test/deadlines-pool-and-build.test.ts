@@ -14,17 +14,8 @@ import { READ_DEADLINE_MS } from '../src/connection/deadline.js';
 import { createDatabase } from './support/db.js';
 import { freezingProxy } from './support/proxy.js';
 import { failure } from './support/failure.js';
+import { waitFor } from './support/wait.js';
 
-/** Polls `probe` until it returns a value; fails after 20 s. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after 20 s`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test("a pg Pool's client frozen during the DDL: released as broken, so the pool discards it and works on", async () => {
   const db = await createDatabase();

@@ -19,19 +19,11 @@ import { createDatabase, type TestDatabase } from './support/db.js';
 import { freezingProxy } from './support/proxy.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, at, failure, fill, reference, rows } from './support/versions.js';
+import { waitFor } from './support/wait.js';
+import { HANG_MS } from './support/patience.js';
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
-/** Polls `probe` until it returns a value; fails after 20 s. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after 20 s`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The package's backend running (or, after it, idle in) a statement matching `query`, in the state wanted. */
 function backend(db: TestDatabase, query: string, state: string): Promise<number> {
@@ -49,12 +41,12 @@ async function gone(db: TestDatabase, pid: number): Promise<void> {
   });
 }
 
-/** The CLI in a child process, killed if it has not finished within 90 s (a hang fails the test, not the run). */
+/** The CLI in a child process, killed if it has not finished within HANG_MS (a hang fails the test, not the run). */
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => void (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), HANG_MS);
   return new Promise((resolve) => child.on('close', (code) => (clearTimeout(timer), resolve({ code, stderr }))));
 }
 

@@ -23,6 +23,7 @@ import { createDatabase, type TestDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { at, failure, reference } from './support/versions.js';
 import { HANG_MS } from './support/patience.js';
+import { until } from './support/wait.js';
 
 type Connection = Pick<InstallOrDropOptions, 'db' | 'client'>;
 
@@ -46,14 +47,6 @@ async function lifecycle(connection: Connection, db?: TestDatabase): Promise<voi
   if (db) assert.deepEqual(await snapshot(db.sql), { tables: {}, sequences: [] });
 }
 
-/** Polls (every 25 ms, at most HANG_MS) until `probe` returns true. */
-async function eventually(what: string, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + HANG_MS;
-  while (!(await probe())) {
-    if (Date.now() > deadline) assert.fail(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** What a connection's own session says about itself. */
 const SESSION_STATE = `select pg_backend_pid() as pid, current_setting('statement_timeout') as statement_timeout,
@@ -120,10 +113,10 @@ test('drizzle-orm on postgres-js: reads on the app\'s pool, changes on a connect
     await lifecycle({ db: postgresJs({ client }) }, db);
     assert.deepEqual(await state(), before);
     assert.equal(before.lock_timeout, '3s');
-    await eventually('the call\'s own connection to close', async () => {
+    await until(async () => {
       const [{ n }] = await db.sql<[{ n: number }]>`select count(*)::int as n from pg_stat_activity where datname = ${db.name} and application_name = 'the_app'`;
       return n === 1;
-    });
+    }, 'the call\'s own connection to close');
   } finally {
     await client.end();
   }
@@ -241,13 +234,13 @@ for (const kind of ['pool', 'client'] as const) {
       await holder.unsafe(`select pg_advisory_xact_lock(${lockKey('public')})`);
       const run = runFixture([kind, db.url]);
       let pid: number | undefined;
-      await eventually('the install to wait for the lock', async () => {
+      await until(async () => {
         const [row] = await db.sql<{ pid: number }[]>`
           select pid from pg_stat_activity
           where datname = ${db.name} and application_name = 'the_app' and wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock%'`;
         pid = row?.pid;
         return pid !== undefined;
-      });
+      }, 'the install to wait for the lock');
       await db.sql`select pg_terminate_backend(${pid!})`;
       const { code, outcome, stderr } = await run.done;
       assert.equal(code, 0, stderr);

@@ -17,6 +17,7 @@ import { createDatabase, postgresJsMajor, type TestDatabase } from './support/db
 import { snapshot } from './support/snapshot.js';
 import { failure as refused } from './support/failure.js';
 import { HANG_MS } from './support/patience.js';
+import { waitFor } from './support/wait.js';
 
 const bin = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
@@ -45,17 +46,6 @@ function cli(args: string[], env: Record<string, string>): { done: Promise<Finis
   return { done, exited: () => exited };
 }
 
-/** Polls until `probe` returns a value; fails after HANG_MS or when `gaveUp()` says the waiting side is gone. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, gaveUp: () => boolean = () => false): Promise<T> {
-  const deadline = Date.now() + HANG_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (gaveUp()) throw new Error(`gave up waiting for ${what}: the process under test has ended`);
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${HANG_MS / 1000} s`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** The installer's backend in `db`, once it waits for a lock in a statement matching `query`. */
 function waitingInstaller(db: TestDatabase, query: RegExp, gaveUp?: () => boolean): Promise<number> {

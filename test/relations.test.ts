@@ -20,6 +20,7 @@ import { SCHEMA_VERSIONS } from '../src/config/versions.js';
 import { drizzleModules, installBuilt, root } from './support/apps.js';
 import { createDatabase } from './support/db.js';
 import { testTmp } from './support/tmp.js';
+import { HANG_MS } from './support/patience.js';
 
 const line: '0.x' | '1.0' = typeof (orm as Record<string, unknown>).defineRelationsPart === 'function' ? '1.0' : '0.x';
 const clients: postgres.Sql[] = [];
@@ -166,11 +167,11 @@ test(`drizzle-orm ${line}: the relational queries type-check against the packed 
       join(app, 'tsconfig.json'),
       JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, skipLibCheck: true, noEmit: true, types: ['node'] }, files: ['check.ts'] }),
     );
-    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8', timeout: 120_000 });
+    const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8', timeout: HANG_MS });
     assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
     // The check can fail: a wrong claim about the result is a compile error.
     await writeFile(join(app, 'check.ts'), TYPE_CHECKS[line].replace('Equal<R[0], { queueName: string; jobId: string } | null>', 'Equal<R[0], { queueName: string; jobId: string }>'));
-    const wrong = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8', timeout: 120_000 });
+    const wrong = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', app], { encoding: 'utf8', timeout: HANG_MS });
     assert.notEqual(wrong.status, 0, 'a non-null cancellation should not type-check');
   } finally {
     await rm(app, { recursive: true, force: true });

@@ -18,6 +18,7 @@ import { createAsyncmqSchema } from '../src/schema/tables.js';
 import * as entry from '../src/schema.js';
 import { installBuilt, root } from './support/apps.js';
 import { testTmp } from './support/tmp.js';
+import { HANG_MS } from './support/patience.js';
 
 /** One table of the entry, minified: about 1.2 KB when this was written. */
 const ONE_TABLE_BOUND = 2_048;
@@ -71,7 +72,7 @@ test('importing asyncmqJobs alone bundles that table only: no other table, no va
     const table = (await import(${JSON.stringify(file)})).default;
     const c = getTableConfig(table);
     console.log(JSON.stringify({ name: c.name, columns: c.columns.length, indexes: c.indexes.length, unique: c.uniqueConstraints.map((u) => u.name) }));`;
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: app, encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: app, encoding: 'utf8', timeout: HANG_MS });
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(JSON.parse(run.stdout), { name: 'asyncmq_jobs', columns: 8, indexes: 3, unique: ['asyncmq_jobs_job_id_key'] });
 });

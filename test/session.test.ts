@@ -18,7 +18,7 @@ import { resolveBackendConnection } from '../src/operations/options.js';
 import { createDatabase, type TestDatabase } from './support/db.js';
 import { createRole, type Role } from './support/roles.js';
 import { snapshot } from './support/snapshot.js';
-import { HANG_MS } from './support/patience.js';
+import { waitFor } from './support/wait.js';
 
 const DEQUEUE = 'CREATE INDEX idx_asyncmq_jobs_dequeue ON public.asyncmq_jobs USING btree (queue_name, status, created_at)';
 
@@ -32,17 +32,6 @@ async function roleWithTimeouts(db: TestDatabase, timeouts: { statement: string;
   return role;
 }
 
-/** Polls (every 25 ms, for at most HANG_MS) until `probe` returns a value. */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, gaveUp: () => boolean): Promise<T> {
-  const deadline = Date.now() + HANG_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (gaveUp()) throw new Error(`gave up waiting for ${what}: the call under test has ended`);
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what} after ${HANG_MS / 1000} s`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 test('install --concurrently as a role with statement_timeout and lock_timeout: the build outlasts both, valid', async () => {
   const db = await createDatabase();
