@@ -1,13 +1,13 @@
 // An app whose drizzle-kit migrations own AsyncMQ's tables: at startup it only checks them
-// (verifyOnly creates nothing, and fails with ASYNCMQ_SCHEMA_INCOMPLETE until the migrations ran).
+// (verifyPostgresBackend creates nothing, and fails with ASYNCMQ_SCHEMA_INCOMPLETE until the migrations ran).
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { installOrDropPostgresBackend, type AsyncmqJobRecord } from 'asyncmq-postgres';
+import { verifyPostgresBackend, type AsyncmqJobRecord } from 'asyncmq-postgres';
 import { asyncmq, asyncmqCancelledJobs, asyncmqJobs, users } from './db/schema.js';
 
 export async function startup(url: string): Promise<void> {
-  await installOrDropPostgresBackend({ connectionString: url, schema: asyncmq, verifyOnly: true });
+  await verifyPostgresBackend({ connectionString: url, schema: asyncmq });
 }
 
 /** The next waiting job of a queue, with the user it is for and its cancellation, if any. */

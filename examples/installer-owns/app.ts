@@ -4,12 +4,12 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
-import { installOrDropPostgresBackend, type AsyncmqJobRecord } from 'asyncmq-postgres';
+import { installPostgresBackend, type AsyncmqJobRecord } from 'asyncmq-postgres';
 import { asyncmq, asyncmqCancelledJobs, asyncmqJobs } from './db/asyncmq.js';
 import { users } from './db/schema.js';
 
 export async function startup(url: string): Promise<void> {
-  await installOrDropPostgresBackend({ connectionString: url, schema: asyncmq });
+  await installPostgresBackend({ connectionString: url, schema: asyncmq });
 }
 
 /** The next waiting job of a queue, with the user it is for and its cancellation, if any. */
