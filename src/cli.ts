@@ -27,6 +27,7 @@ import { normalize, readCommandLine } from './cli/args.js';
 import { CONFIG_NAMES } from './cli/config-file.js';
 import { readInvocation, SETTING_FLAGS, type Invocation } from './cli/invocation.js';
 import { didYouMean, nearest } from './cli/suggest.js';
+import { describePoison } from './cli/poison-report.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -322,6 +323,10 @@ function describeReport(report: PostgresBackendReport, run: Invocation): string 
       ...statements(pending('table-busy')),
     );
   }
+  for (const refused of pending('poison-jobs')) {
+    lines.push(`Not built: ${refused.name}, refused before it started: its build would fail on these rows. Fix or remove them, then run install again.`);
+    if (refused.poison) lines.push(...describePoison(refused.poison, '  '));
+  }
   if (pending('not-requested').length) {
     lines.push(
       `Not built (--no-index-builds): ${names(pending('not-requested'))}. Build them with \`${run.rerun('install', { 'no-index-builds': false })}\`, or run each statement outside a transaction:`,
@@ -365,10 +370,20 @@ function describeStatus(status: PostgresBackendStatus, run: Invocation): string 
     for (const o of lacking) lines.push(`  ${o.kind.padEnd(10)} ${o.name.padEnd(32)} missing ${o.missing.join(', ')}`);
     for (const fix of privileges.fixes) lines.push(`  fix: ${fix};`);
   }
+  if (status.poisonJobs) lines.push(...describePoison(status.poisonJobs));
   if (status.problems > 0) {
-    lines.push(`NOT OK: ${status.problems} problem(s): missing, breaking AsyncMQ, or privileges the role lacks${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
+    const kinds = status.poisonJobs?.queueCount
+      ? 'missing, breaking AsyncMQ, privileges the role lacks, or queues stalled by poison jobs'
+      : 'missing, breaking AsyncMQ, or privileges the role lacks';
+    lines.push(`NOT OK: ${status.problems} problem(s): ${kinds}${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
   } else if (status.warnings > 0) {
-    lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`);
+    const unchecked = status.poisonJobs?.state === 'not-checked';
+    const differences = status.warnings - (unchecked ? 1 : 0);
+    lines.push(
+      unchecked
+        ? `OK, with ${status.warnings} warning(s): the jobs could not be checked for poison (see above)${differences > 0 ? `; and ${differences} difference(s) AsyncMQ works with, which install accepts` : ''}.`
+        : `OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`,
+    );
   } else lines.push('OK: installed and in shape.');
   return `${lines.join('\n')}\n`;
 }
