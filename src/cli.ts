@@ -371,20 +371,15 @@ function describeStatus(status: PostgresBackendStatus, run: Invocation): string 
     for (const fix of privileges.fixes) lines.push(`  fix: ${fix};`);
   }
   if (status.poisonJobs) lines.push(...describePoison(status.poisonJobs));
+  const unchecked = status.poisonJobs?.state === 'not-checked' ? ' The jobs were not checked for poison (see above).' : '';
   if (status.problems > 0) {
     const kinds = status.poisonJobs?.queueCount
       ? 'missing, breaking AsyncMQ, privileges the role lacks, or queues stalled by poison jobs'
       : 'missing, breaking AsyncMQ, or privileges the role lacks';
-    lines.push(`NOT OK: ${status.problems} problem(s): ${kinds}${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
+    lines.push(`NOT OK: ${status.problems} problem(s): ${kinds}${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.${unchecked}`);
   } else if (status.warnings > 0) {
-    const unchecked = status.poisonJobs?.state === 'not-checked';
-    const differences = status.warnings - (unchecked ? 1 : 0);
-    lines.push(
-      unchecked
-        ? `OK, with ${status.warnings} warning(s): the jobs could not be checked for poison (see above)${differences > 0 ? `; and ${differences} difference(s) AsyncMQ works with, which install accepts` : ''}.`
-        : `OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`,
-    );
-  } else lines.push('OK: installed and in shape.');
+    lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.${unchecked}`);
+  } else lines.push(`OK: installed and in shape.${unchecked}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -67,8 +67,9 @@ export interface PostgresBackendStatus {
   privileges: PrivilegeReport;
   /**
    * Jobs whose priority or delay_until AsyncMQ's statements cannot cast, per queue (each queue
-   * one problem: they stall it), with the statements that fix or remove them; a check that
-   * could not run is a warning. Null where there is no jobs table to read.
+   * one problem: they stall it), with the statements that fix or remove them. A check that could
+   * not run (`state: 'not-checked'`, with the reason) counts as neither problem nor warning.
+   * Null where there is no jobs table to read.
    */
   poisonJobs: PoisonCheck | null;
 }
@@ -111,7 +112,8 @@ export async function inspect(options: InspectOptions, remedies: Remedies = API_
   }));
   const items = tables.flatMap((t) => t.items);
   const problems = items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0) + (poisonJobs?.queueCount ?? 0);
-  const warnings = items.filter(isWarning).length + (poisonJobs?.state === 'not-checked' ? 1 : 0);
+  // A poison check that could not run (see poisonJobs.reason) is neither: what it did not read, it cannot judge.
+  const warnings = items.filter(isWarning).length;
   return {
     ok: problems === 0 && warnings === 0,
     problems,
