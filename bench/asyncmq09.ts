@@ -5,9 +5,11 @@
  * statements as asyncpg uses them. Every statement that changes rows runs in a transaction that
  * is rolled back, so each run meets the same table.
  *
- * Beside the shipped profiles, `unguarded` is measured as the bound: `asyncmq-0.9` plus
- * AsyncMQ's own expressions indexed as it writes them. It is not shipped, since those casts
- * reject every job whose priority or delay is not a well-formed number (test/profiles.test.ts).
+ * Beside the shipped profiles, `by-status` is measured: what `asyncmq-0.9` was before it indexed
+ * AsyncMQ's casts, one index (status, queue_name, created_at). Against it, `asyncmq-0.9` shows
+ * what the two expression indexes give the reads and cost the writes. Before any timing, every
+ * profile's dequeue must claim the job `queue`'s claims, queue by queue, under custom and generic
+ * plans (the index must not change which job AsyncMQ gets).
  */
 import postgres, { type Sql } from 'postgres';
 import { installOrDropPostgresBackend } from '../src/index.js';
@@ -15,7 +17,7 @@ import { asJson, asyncmq09, asyncmq09Job, type Asyncmq09Statement } from '../tes
 import { counter, step } from './progress.js';
 import { interleave, summarize, type Summary } from './stats.js';
 
-export const PROFILES_09 = ['seed', 'queue', 'asyncmq-0.9', 'unguarded'] as const;
+export const PROFILES_09 = ['seed', 'queue', 'by-status', 'asyncmq-0.9'] as const;
 export type Profile09 = (typeof PROFILES_09)[number];
 
 const QUEUES = 8;
@@ -23,10 +25,11 @@ const QUEUES = 8;
 const ACTIVE = 50 * QUEUES;
 const quiet = { onnotice: () => {} } as const;
 
-/** AsyncMQ's expressions as it writes them in its dequeue and its scan of due delayed jobs. */
-export const UNGUARDED_INDEXES = [
-  `create index idx_asyncmq_jobs_priority on asyncmq_jobs (queue_name, (COALESCE((data ->> 'priority')::int, 5)), created_at) where status = 'waiting'`,
-  `create index idx_asyncmq_jobs_due on asyncmq_jobs (queue_name, ((data ->> 'delay_until')::float)) where status = 'delayed'`,
+/** `by-status`: `asyncmq-0.9` without AsyncMQ's casts, as that profile was before it indexed them. */
+export const BY_STATUS_INDEXES = [
+  'drop index idx_asyncmq_jobs_by_priority',
+  'drop index idx_asyncmq_jobs_by_delay',
+  'create index idx_asyncmq_jobs_by_status on asyncmq_jobs (status, queue_name, created_at)',
 ];
 
 export const schemaOf = (profile: Profile09) => `amq09_${profile.replace(/\W/g, '_')}`;
@@ -38,9 +41,9 @@ export async function installProfile(url: string, admin: Sql, profile: Profile09
   await installOrDropPostgresBackend({
     connectionString: url,
     env: {},
-    settings: { postgresSchema: schema, postgresSchemaVersion: '0.9', postgresIndexes: profile === 'unguarded' ? 'asyncmq-0.9' : profile },
+    settings: { postgresSchema: schema, postgresSchemaVersion: '0.9', postgresIndexes: profile === 'by-status' ? 'asyncmq-0.9' : profile },
   });
-  if (profile === 'unguarded') for (const statement of UNGUARDED_INDEXES) await admin.unsafe(`set search_path to ${schema}; ${statement}`);
+  if (profile === 'by-status') for (const statement of BY_STATUS_INDEXES) await admin.unsafe(`set search_path to ${schema}; ${statement}`);
   await admin.unsafe('reset search_path');
   return schema;
 }
@@ -51,7 +54,8 @@ export const queueOfJob = (g: number) => `queue-${Math.floor(g / 10) % QUEUES}`;
 
 /**
  * Jobs as AsyncMQ 0.9 stores them (`Job.to_dict()` in `data`) over 8 queues: half completed,
- * 30 % waiting, 10 % delayed (1 % of those due), 10 % failed. At every size, 50 active jobs per
+ * 30 % waiting, 10 % delayed (1 % of those due), 10 % failed; priorities 1 to 9, so the
+ * dequeue's order is AsyncMQ's and not merely the age. At every size, 50 active jobs per
  * queue with a recent heartbeat (as many as its workers run at once, not a share of the
  * backlog), and 100 cancellation marks per queue (AsyncMQ keeps a mark after deleting the job
  * it cancels, and its dequeue probes each mark of the queue); 64 repeatables per queue, half of
@@ -62,7 +66,7 @@ export async function load09(admin: Sql, schema: string, jobs: number): Promise<
   await admin.unsafe(`
     insert into ${schema}.asyncmq_jobs (queue_name, job_id, data, status, created_at)
     select ${queueSql('g')}, 'job-' || g,
-      '${base}'::jsonb || jsonb_build_object('id', 'job-' || g, 'args', jsonb_build_array(g), 'status', s,
+      '${base}'::jsonb || jsonb_build_object('id', 'job-' || g, 'args', jsonb_build_array(g), 'status', s, 'priority', 1 + (g / 10) % 9,
         'created_at', extract(epoch from now()) - (${jobs} - g),
         'delay_until', case when s = 'delayed' then extract(epoch from now()) + (g % 10000) - 100 end,
         'result', case when s = 'completed' then to_jsonb(g) end)
@@ -87,6 +91,7 @@ export const OPERATIONS_09 = {
   heartbeat: 'job heartbeat',
   enqueue: 'enqueue (upsert)',
   promote: 'promote due delayed jobs',
+  promoteGeneric: 'promote due delayed jobs, generic plans',
   stalled: 'stalled check (all queues)',
   repeatables: 'due repeatables',
   stats: 'queue stats (3 counts)',
@@ -97,6 +102,8 @@ export type Operation09 = keyof typeof OPERATIONS_09;
 export interface Statements09Results {
   jobs: number;
   operations: Record<Operation09, Record<Profile09, Summary>>;
+  /** The dequeue's claim compared with `queue`'s, per queue and plan kind: how many, and those that differ. */
+  sameJob: { checks: number; differing: string[] };
 }
 
 /** Rolls back whatever the body did: the table stays as loaded. */
@@ -156,6 +163,10 @@ export async function benchStatements09(url: string, admin: Sql, jobs: number, r
         }),
     },
     promote: { run: (sql, i) => rolledBack(sql, (tx) => tx.unsafe(s('promote-due-delayed'), [queueOf(i), 'delayed', now(), 'waiting'])), slow: true },
+    promoteGeneric: {
+      run: (_sql, i, profile) => rolledBack(generic[profile], (tx) => tx.unsafe(s('promote-due-delayed'), [queueOf(i), 'delayed', now(), 'waiting'])),
+      slow: true,
+    },
     stalled: { run: (sql) => sql.unsafe(s('fetch-stalled'), [now() - 30, 'active']) },
     repeatables: { run: (sql, i) => sql.unsafe(s('due-repeatables'), [queueOf(i)]) },
     stats: {
@@ -168,7 +179,10 @@ export async function benchStatements09(url: string, admin: Sql, jobs: number, r
   };
 
   const results = {} as Statements09Results['operations'];
+  let sameJob: Statements09Results['sameJob'];
   try {
+    sameJob = await sameJobs(clients, generic);
+    step(`AsyncMQ 0.9 statements, ${jobs} jobs: the same job claimed under every profile in ${sameJob.checks - sameJob.differing.length} of ${sameJob.checks} checks`);
     for (const [name, op] of Object.entries(operations) as [Operation09, (typeof operations)[Operation09]][]) {
       const count = op.few ? Math.min(10, runs.slow) : op.slow ? runs.slow : runs.fast;
       step(`AsyncMQ 0.9 statements, ${jobs} jobs: ${OPERATIONS_09[name]}, ${count} runs per profile, interleaved`);
@@ -183,5 +197,34 @@ export async function benchStatements09(url: string, admin: Sql, jobs: number, r
     for (const sql of [...Object.values(clients), ...Object.values(generic)]) await sql.end({ timeout: 5 });
     for (const profile of PROFILES_09) await admin.unsafe(`drop schema if exists ${schemaOf(profile)} cascade`);
   }
-  return { jobs, operations: results };
+  return { jobs, operations: results, sameJob };
+}
+
+/**
+ * Which job each profile's dequeue claims, queue by queue, with custom and with generic plans
+ * (rolled back), against `queue`'s: an index of AsyncMQ's ORDER BY must hand over the job the
+ * sort would. Ties are impossible here: created_at is unique within a queue.
+ */
+async function sameJobs(
+  clients: Record<Profile09, Sql>,
+  generic: Record<Profile09, Sql>,
+): Promise<Statements09Results['sameJob']> {
+  const differing: string[] = [];
+  let checks = 0;
+  for (const [plans, sessions] of [['custom', clients], ['generic', generic]] as const) {
+    for (let q = 0; q < QUEUES; q++) {
+      const claimed = {} as Record<Profile09, string>;
+      for (const profile of PROFILES_09) {
+        await rolledBack(sessions[profile], async (tx) => {
+          const [row] = await tx.unsafe(asyncmq09('dequeue-claim'), [`queue-${q}`, 'waiting', 'active', Date.now() / 1000]);
+          claimed[profile] = String((row?.data as { id?: string } | undefined)?.id);
+        });
+      }
+      for (const profile of PROFILES_09) {
+        checks++;
+        if (claimed[profile] !== claimed.queue) differing.push(`queue-${q}, ${plans} plans: ${profile} claimed ${claimed[profile]}, queue ${claimed.queue}`);
+      }
+    }
+  }
+  return { checks, differing };
 }

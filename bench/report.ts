@@ -210,7 +210,11 @@ function renderUpgradeRun(u: NonNullable<BenchResults['upgrade']>[number]): stri
       `(${kept >= 0.8 ? 'at or above' : 'below'} the goal of 0.80×): ${ratio(build.writesPerSecond, base.writesPerSecond)} during the index build, ` +
       `${restRatio.toFixed(2)}× (median of the rounds) through the rest of the upgrade. ` +
       `The upgrade alone, nobody writing, took ${seconds(u.alone.seconds)} s, of which the index build ${seconds(u.alone.buildSeconds)} s` +
-      (u.alone.upgradeCores === null ? '.' : `, using ${cores(u.alone.upgradeCores)} cores of ${u.cores} on average.`),
+      (u.alone.upgradeCores === null ? '.' : `, using ${cores(u.alone.upgradeCores)} cores of ${u.cores} on average.`) +
+      (u.serverMaintenanceWorkers === undefined
+        ? ''
+        : ` The build session set max_parallel_maintenance_workers to 0 (the server's: ${u.serverMaintenanceWorkers}), leaving the other cores to the writers: ` +
+          `at most ${Math.max(u.alone.buildParallelWorkers ?? 0, ...upgrades.map((p) => p.buildParallelWorkers ?? 0))} parallel worker(s) of the build were seen at once.`),
     '',
     `Longest stall: ${ms(worst.ms)} ms (round ${worst.round}, ending ${seconds(worst.endedAtSecond)} s into the upgrade), while the upgrade ran ` +
       (worst.during.length ? worst.during.map((q) => `\`${q}\``).join(', ') : 'none of its statements yet') +

@@ -65,6 +65,11 @@ export interface PhaseFigures {
 export interface UpgradePhaseFigures extends PhaseFigures {
   /** The CREATE UNIQUE INDEX CONCURRENTLY of the 0.8 step, from the moment it was sent to its end. */
   build: PhaseFigures;
+  /**
+   * The most parallel workers of the upgrade's build seen at once (every 50 ms): 0 when the build
+   * session holds max_parallel_maintenance_workers at 0, as it does to leave the cores to writers.
+   */
+  buildParallelWorkers: number;
   /** The writers' throughput through the rest of the upgrade: catalog reads, locks, the key swap, the new tables. */
   restWritesPerSecond: number;
   /** The longest single write: when it ended (seconds into the upgrade), which of the upgrade's statements ran meanwhile, what the writers waited for. */
@@ -87,8 +92,10 @@ export interface UpgradeResults {
   jobs: number;
   writers: number;
   cores: number;
+  /** The server's max_parallel_maintenance_workers, what a build would use unless its session set another. */
+  serverMaintenanceWorkers?: string;
   /** The same upgrade with nobody writing, as the first round's yardstick. */
-  alone: { seconds: number; buildSeconds: number; upgradeCores: number | null };
+  alone: { seconds: number; buildSeconds: number; upgradeCores: number | null; buildParallelWorkers?: number };
   rounds: UpgradeRound[];
 }
 
@@ -177,6 +184,8 @@ interface SessionSample {
   role: Role;
   state: string;
   wait: string | null;
+  /** A parallel worker of another session (an index build's). */
+  worker: boolean;
 }
 
 interface Sample {
@@ -202,16 +211,18 @@ function startMonitor(url: string) {
   const sample = async () => {
     const rows = (await sql.unsafe(
       `select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8 as wal, a.pid, a.state, a.wait_event_type, a.wait_event,
+         coalesce(a.leader_pid <> a.pid, false) as worker,
          case when a.application_name = $1 then 'writer' when a.application_name = $2 or l.application_name = $2 then 'upgrade' else 'monitor' end as role
        from pg_stat_activity a left join pg_stat_activity l on l.pid = a.leader_pid and a.leader_pid <> a.pid
        where a.application_name in ($1, $2, $3) or l.application_name = $2`,
       [APP.writer, APP.upgrade, APP.monitor],
-    )) as unknown as { wal: number; pid: number; state: string | null; wait_event_type: string | null; wait_event: string | null; role: Role }[];
+    )) as unknown as { wal: number; pid: number; state: string | null; wait_event_type: string | null; wait_event: string | null; worker: boolean; role: Role }[];
     const sessions = rows.map((r) => ({
       pid: r.pid,
       role: r.role,
       state: r.state ?? '',
       wait: r.wait_event_type ? `${r.wait_event_type}:${r.wait_event}` : null,
+      worker: r.worker,
     }));
     for (const s of sessions) roles.set(s.pid, s.role);
     for (const pid of roles.keys()) {
@@ -421,6 +432,10 @@ function keySwap(log: WriteLog, sent: Sent[]): UpgradePhaseFigures['keySwap'] {
   return { lockedMs: to - from, longestWriteMs };
 }
 
+function parallelWorkers({ samples }: Monitor, from: number, to: number): number {
+  return Math.max(0, ...samples.filter((s) => s.t >= from && s.t <= to).map((s) => s.sessions.filter((x) => x.role === 'upgrade' && x.worker).length));
+}
+
 function longestStall(log: WriteLog, monitor: Monitor, from: number, to: number, sent: Sent[]): UpgradePhaseFigures['longestStall'] {
   let worst = -1;
   for (let i = 0; i < log.ends.length; i++) {
@@ -466,6 +481,7 @@ export async function benchUpgrade(url: string, admin: Sql, jobs: number, option
     seconds: (solo.to - solo.from) / 1000,
     buildSeconds: (soloBuildTo - soloBuildFrom) / 1000,
     upgradeCores: cpuBetween(monitor, solo.from, solo.to)?.upgrade ?? null,
+    buildParallelWorkers: parallelWorkers(monitor, soloBuildFrom, soloBuildTo),
   };
   const after = await rowCounts(admin);
   if (JSON.stringify(after) !== JSON.stringify(before)) throw new Error(`rows changed in the upgrade: ${JSON.stringify(before)} → ${JSON.stringify(after)}`);
@@ -500,6 +516,7 @@ export async function benchUpgrade(url: string, admin: Sql, jobs: number, option
       upgrade: {
         ...during,
         build: phaseFigures(log, monitor, build[0], build[1]),
+        buildParallelWorkers: parallelWorkers(monitor, build[0], build[1]),
         restWritesPerSecond: writesPerSecond(log, [[from, build[0]], [build[1], to]]),
         longestStall: longestStall(log, monitor, from, to, sent),
         keySwap: keySwap(log, sent),
@@ -517,5 +534,6 @@ export async function benchUpgrade(url: string, admin: Sql, jobs: number, option
     baselineSeconds = during.seconds;
   }
   await admin.unsafe(`drop schema ${NAMESPACE} cascade`);
-  return { jobs, writers: options.writers, cores: cpus().length, alone, rounds };
+  const [{ setting }] = (await admin`select current_setting('max_parallel_maintenance_workers') as setting`) as unknown as [{ setting: string }];
+  return { jobs, writers: options.writers, cores: cpus().length, serverMaintenanceWorkers: setting, alone, rounds };
 }

@@ -28,6 +28,7 @@ import { normalize, readCommandLine } from './cli/args.js';
 import { CONFIG_NAMES } from './cli/config-file.js';
 import { readInvocation, SETTING_FLAGS, type Invocation } from './cli/invocation.js';
 import { didYouMean, nearest } from './cli/suggest.js';
+import { describePoison } from './cli/poison-report.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -344,6 +345,10 @@ function reportLines(report: PostgresBackendReport, run: Invocation): string[] {
       ...statements(pending('table-busy')),
     );
   }
+  for (const refused of pending('poison-jobs')) {
+    lines.push(`Not built: ${refused.name}, refused before it started: its build would fail on these rows. Fix or remove them, then run install again.`);
+    if (refused.poison) lines.push(...describePoison(refused.poison, '  '));
+  }
   if (pending('not-requested').length) {
     lines.push(
       `Not built (--no-index-builds): ${names(pending('not-requested'))}. Build them with \`${run.rerun('install', { 'no-index-builds': false })}\`, or run each statement outside a transaction:`,
@@ -394,13 +399,17 @@ function describeStatus(status: PostgresBackendStatus, run: Invocation): string 
     for (const o of lacking) lines.push(`  ${o.kind.padEnd(10)} ${o.name.padEnd(32)} missing ${o.missing.join(', ')}`);
     for (const fix of privileges.fixes) lines.push(`  fix: ${fix};`);
   }
+  if (status.poisonJobs) lines.push(...describePoison(status.poisonJobs));
+  const unchecked = status.poisonJobs?.state === 'not-checked' ? ' The jobs were not checked for poison (see above).' : '';
   if (status.problems > 0) {
-    const kinds = 'missing, breaking AsyncMQ, or privileges the role lacks';
+    const kinds = status.poisonJobs?.queueCount
+      ? 'missing, breaking AsyncMQ, privileges the role lacks, or queues stalled by poison jobs'
+      : 'missing, breaking AsyncMQ, or privileges the role lacks';
     const what = status.readOnly ? `AsyncMQ cannot write to this database (and any others: ${kinds})` : kinds;
-    lines.push(`NOT OK: ${status.problems} problem(s): ${what}${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.`);
+    lines.push(`NOT OK: ${status.problems} problem(s): ${what}${status.warnings ? `; and ${status.warnings} warning(s)` : ''}.${unchecked}`);
   } else if (status.warnings > 0) {
-    lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.`);
-  } else lines.push('OK: installed and in shape.');
+    lines.push(`OK, with ${status.warnings} warning(s): AsyncMQ works with these differences, and install accepts them.${unchecked}`);
+  } else lines.push(`OK: installed and in shape.${unchecked}`);
   return `${lines.map(printable).join('\n')}\n`;
 }
 

@@ -15,12 +15,14 @@ export {
   type VerifyOptions,
 } from './operations/install.js';
 export type { PendingIndex } from './operations/index-builds.js';
+export type { PoisonField, PoisonJob, PoisonQueue } from './catalog/poison.js';
 export { renderPostgresBackendSql, type RenderSqlOptions } from './operations/render.js';
 export {
   inspectPostgresBackend,
   type Impact,
   type InspectOptions,
   type ItemStatus,
+  type PoisonCheck,
   type PostgresBackendStatus,
   type PrivilegeCheck,
   type SchemaVersionStatus,

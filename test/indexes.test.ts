@@ -1,11 +1,17 @@
 /**
  * The `queue` index profile: the default stays the seed's schema exactly; `queue` adds the
  * dequeue index, which install creates with a new table, reports for an existing one, and
- * builds concurrently on request, once, however many starters ask at the same time.
+ * builds concurrently on request, once, however many starters ask at the same time; and the
+ * build session's settings.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { withPool } from '../src/connection/call.js';
+import { readJson, type Queryable } from '../src/connection/drivers/index.js';
 import { installOrDropPostgresBackend, inspectPostgresBackend, renderPostgresBackendSql } from '../src/index.js';
+import { withBuildSession } from '../src/operations/index-builds.js';
+import { resolveBackendConnection } from '../src/operations/options.js';
+import { resolveBackend } from '../src/schema/backend.js';
 import { createDatabase } from './support/db.js';
 import { seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
@@ -81,4 +87,19 @@ test('the dequeue uses the profile index: EXPLAIN shows an index scan where the 
   const after = await plan();
   assert.match(after, /Index Scan using idx_asyncmq_jobs_dequeue/);
   assert.doesNotMatch(after, /Sort/);
+});
+
+test('the build session builds without parallel workers, which would take cores from the writers, and restores the setting it found', async () => {
+  const db = await createDatabase();
+  await installOrDropPostgresBackend({ connectionString: db.url, env: {} });
+  await db.sql.unsafe(`alter database ${db.name} set max_parallel_maintenance_workers = 3`);
+  const backend = resolveBackend({ env: {} });
+  const connection = await resolveBackendConnection({ connectionString: db.url, env: {} }, backend.settings);
+  const show = (sql: Queryable) => readJson<string>(sql, "select to_json(current_setting('max_parallel_maintenance_workers'))::text");
+  const seen = await withPool({ kind: 'url', connection }, backend, async (sql, run) => {
+    const before = await show(sql);
+    const inside = await withBuildSession(sql, run, 'public', show);
+    return { before, inside, after: await show(sql) };
+  });
+  assert.deepEqual(seen, { before: '3', inside: { locked: true, value: '0' }, after: '3' });
 });

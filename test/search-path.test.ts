@@ -19,6 +19,7 @@ import { test } from 'node:test';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import pg from 'pg';
 import postgres, { type Sql } from 'postgres';
+import { renderPoisonFix, renderPoisonScan } from '../src/catalog/poison.js';
 import { main } from '../src/cli.js';
 import { inspectPostgresBackend, installOrDropPostgresBackend, type InstallOrDropOptions } from '../src/index.js';
 import { adminSql, createDatabase, type TestDatabase } from './support/db.js';
@@ -31,7 +32,9 @@ type Connection = Pick<InstallOrDropOptions, 'connectionString' | 'pool' | 'db' 
  * Every path of the package on one connection: a first install, a no-op, status, the check-only
  * mode, an index missing from a table in use built concurrently (the build session's settings
  * saved, lifted and restored), the upgrade 0.1 → 0.9 with rows (a concurrent build, the key
- * swap), status of a role, and drop.
+ * swap), the poison check (status's read of the jobs table, the builds of the asyncmq-0.9
+ * profile's indexes refused and then made, the fix and remove statements status prints), status
+ * of a role, and drop.
  */
 async function everyPath(connection: Connection, sql: Sql): Promise<void> {
   assert.ok((await installOrDropPostgresBackend({ ...connection, ...at('0.1') })).created.length > 0);
@@ -43,6 +46,24 @@ async function everyPath(connection: Connection, sql: Sql): Promise<void> {
   const built = await installOrDropPostgresBackend({ ...connection, ...at('0.1'), concurrentIndexes: true });
   assert.deepEqual(built.created, ['index public.idx_asyncmq_jobs_status']);
   assert.equal((await installOrDropPostgresBackend({ ...connection, ...at('0.9'), upgrade: true })).upgradedFrom, '0.1');
+  // Jobs AsyncMQ 0.9's casts cannot read: status reads the table for them, the asyncmq-0.9
+  // profile's index builds are refused over them, the statements status prints fix one queue
+  // (named texts) and remove the other (a text that cannot be named: the rule itself), and the
+  // builds then go through, after which status needs no read (the indexes prove it).
+  await sql.unsafe(`insert into public.asyncmq_jobs (queue_name, job_id, data, status) values
+    ('q', 'bad', '{"priority": "high", "delay_until": "soon"}', 'waiting'), ('r', 'worse', '{"priority": "1e3", "delay_until": "soon\\u0001"}', 'delayed')`);
+  const poisoned = (await inspectPostgresBackend({ ...connection, ...at('0.9') })).poisonJobs!;
+  assert.deepEqual([poisoned.state, poisoned.queueCount], ['checked', 2]);
+  const profile = { ...connection, env: {}, settings: { postgresSchemaVersion: '0.9', postgresIndexes: 'asyncmq-0.9' } } as const;
+  const refused = await installOrDropPostgresBackend({ ...profile, concurrentIndexes: true });
+  assert.deepEqual(refused.pendingIndexes.map((p) => p.reason), ['poison-jobs', 'poison-jobs']);
+  for (const statement of poisoned.queues[0]!.fixes) await sql.unsafe(statement);
+  await sql.unsafe(poisoned.queues[1]!.remove);
+  assert.deepEqual((await installOrDropPostgresBackend({ ...profile, concurrentIndexes: true })).created, [
+    'index public.idx_asyncmq_jobs_by_priority',
+    'index public.idx_asyncmq_jobs_by_delay',
+  ]);
+  assert.equal((await inspectPostgresBackend(profile)).poisonJobs?.state, 'proven');
   const status = await inspectPostgresBackend({ ...connection, ...at('0.9'), role: 'postgres' });
   assert.equal(status.ok, true, JSON.stringify(status.tables.flatMap((t) => t.items.filter((i) => i.status !== 'present'))));
   assert.equal((await installOrDropPostgresBackend({ ...connection, ...at('0.9'), drop: true })).dropped.length, 5);
@@ -50,7 +71,10 @@ async function everyPath(connection: Connection, sql: Sql): Promise<void> {
 
 // Words that may stand before a parenthesis without being a function of some schema: the
 // grammar's own constructs, key words, and access methods.
-const NOT_FUNCTIONS = new Set(['any', 'all', 'as', 'btree', 'coalesce', 'exists', 'in', 'join', 'key', 'operator', 'select', 'then', 'unique', 'values', 'array', 'using', 'else', 'and', 'or', 'not', 'on', 'where', 'from', 'with']);
+const NOT_FUNCTIONS = new Set([
+  'any', 'all', 'as', 'btree', 'coalesce', 'greatest', 'exists', 'in', 'join', 'key', 'operator', 'select', 'then', 'unique', 'values', 'array', 'using',
+  'else', 'and', 'or', 'not', 'on', 'where', 'from', 'with', 'over', 'filter',
+]);
 // Type names the grammar maps to pg_catalog's itself.
 const KEYWORD_TYPES = new Set(['int', 'integer', 'bigint', 'smallint', 'boolean', 'double', 'real', 'numeric', 'timestamp', 'serial']);
 
@@ -88,7 +112,8 @@ function scan(text: string, reached: Reached): string[] {
     if (/^[+\-*/<>=~!@#%^&|`?]+$/.test(t)) {
       const inOperator = before === '.' && words[k - 2]?.t === 'pg_catalog' && words[k - 4]?.t.toUpperCase() === 'OPERATOR';
       if (inOperator) reached.operators.add(t);
-      else if (!(t === '*' && before === '(' && after === ')')) faults.push(`the operator ${t}`);
+      // `count(*)`, and an UPDATE's `SET column =`: an argument list and an assignment, not operators.
+      else if (!(t === '*' && before === '(' && after === ')') && !(t === '=' && words[k - 2]?.t.toUpperCase() === 'SET')) faults.push(`the operator ${t}`);
     }
   });
   // A cast to a qualified type: `::pg_catalog.text`.
@@ -182,11 +207,17 @@ test("the package's SQL names only pg_catalog's functions, operators, types and 
   const db = await createDatabase();
   const texts = await captured((connection) => everyPath({ ...connection, connectionString: db.url }, db.sql));
   const reached: Reached = { functions: new Set(), operators: new Set(), types: new Set(), relations: new Set() };
+  // The poison check's SQL is chosen by the server's version: both forms, whichever server this is.
+  for (const version of [150000, 160000]) {
+    texts.push(renderPoisonScan('"public"."asyncmq_jobs"', ['priority', 'delay_until'], version));
+    for (const field of ['priority', 'delay_until'] as const) texts.push(renderPoisonFix('"public"."asyncmq_jobs"', 'q', field, {}, version));
+  }
   const faults = texts.flatMap((text) => scan(text, reached).map((fault) => `${fault} in: ${text.slice(0, 160)}`));
   assert.deepEqual(faults, []);
   // The scan found what the package uses, so the planted shadows below cover it.
   for (const name of ['quote_ident', 'to_jsonb', 'unnest', 'has_database_privilege', 'set_config', 'now', 'count']) assert.ok(reached.functions.has(name), name);
-  for (const name of ['=', '<>', '>', '->>']) assert.ok(reached.operators.has(name), name);
+  for (const name of ['=', '<>', '>', '->>', '~', '~*', '||']) assert.ok(reached.operators.has(name), name);
+  for (const name of ['pg_input_is_valid', 'regexp_match', 'jsonb_set', 'rpad']) assert.ok(reached.functions.has(name), name);
 });
 
 test('a superuser whose search_path puts another schema before pg_catalog runs no function of it, on any path or driver', async () => {

@@ -72,7 +72,7 @@ test('each mode has its verb, taking only its own options', async () => {
   // The tables as the app holds them choose the version as well, the 0.9 index profile's included.
   const tables = createAsyncmqSchema({ postgresSchemaVersion: '0.9', postgresIndexes: 'asyncmq-0.9' });
   const profiled = await upgradePostgresBackend({ connectionString: db.url, env: {}, schema: tables, concurrentIndexes: true });
-  assert.deepEqual(profiled.created, ['index public.idx_asyncmq_jobs_by_status', 'index public.idx_asyncmq_repeatables_next_run']);
+  assert.deepEqual(profiled.created, ['index public.idx_asyncmq_jobs_by_priority', 'index public.idx_asyncmq_jobs_by_delay', 'index public.idx_asyncmq_repeatables_next_run']);
 
   // Another mode's key points to its verb.
   for (const [verb, options, other] of [

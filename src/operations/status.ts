@@ -15,6 +15,7 @@ import { refuseUnknownOptions, resolveDatabase, type BackendOptions } from './op
 import { describeReadOnly } from './refusals.js';
 import type { IndexProfile } from '../config/settings.js';
 import type { SchemaVersion } from '../config/versions.js';
+import { inspectPoisonJobs, type PoisonCheck } from '../catalog/poison.js';
 
 export interface SchemaVersionStatus extends VersionMatch {
   /** The configured version (`postgresSchemaVersion`). */
@@ -74,9 +75,16 @@ export interface PostgresBackendStatus {
   })[];
   /** What the role may do with the objects that exist, and the GRANTs for what it lacks. */
   privileges: PrivilegeReport;
+  /**
+   * Jobs whose priority or delay_until AsyncMQ's statements cannot cast, per queue (each queue
+   * one problem: they stall it), with the statements that fix or remove them. A check that could
+   * not run (`state: 'not-checked'`, with the reason) counts as neither problem nor warning.
+   * Null where there is no jobs table to read.
+   */
+  poisonJobs: PoisonCheck | null;
 }
 
-export type { Impact, ItemStatus, PrivilegeCheck, PrivilegeReport, TableStatus };
+export type { Impact, ItemStatus, PoisonCheck, PrivilegeCheck, PrivilegeReport, TableStatus };
 
 /** An item that needs doing something about: missing, INVALID, name taken, or breaking AsyncMQ. */
 const isProblem = (item: ItemStatus) => item.status === 'missing' || item.status === 'invalid' || item.status === 'conflict' || isBreaking(item);
@@ -94,11 +102,13 @@ export async function inspect(options: InspectOptions, remedies: Remedies = API_
   const { role, ...rest } = options;
   const checked = role === undefined ? undefined : checkRoleName(role);
   const backend = resolveBackend(rest);
-  const { state, privileges } = await withPool(await resolveDatabase(rest, backend.settings), backend, async (sql, run) => {
+  const { state, privileges, poisonJobs } = await withPool(await resolveDatabase(rest, backend.settings), backend, async (sql, run) => {
     // Row-level security is judged for the role AsyncMQ runs as.
     const state = await run('reading the catalog', () => readBackendCatalog(sql, backend, { relations: true, ...(checked === undefined ? {} : { role: checked }) }));
     const privileges = await run('reading privileges', () => readPrivileges(sql, backend.shapes, state, checked));
-    return { state, privileges };
+    // A read of the jobs table itself (see catalog/poison.ts for its cost and lock), after the catalog's.
+    const poisonJobs = await inspectPoisonJobs(sql, run, backend, state);
+    return { state, privileges, poisonJobs };
   });
   const statuses = compareCatalog(backend.shapes, state);
   const match = detectVersion(backend, state);
@@ -112,7 +122,9 @@ export async function inspect(options: InspectOptions, remedies: Remedies = API_
     fixes: fixes.filter((f) => f.shape.name === status.name).flatMap(planConcurrentIndex),
   }));
   const items = tables.flatMap((t) => t.items);
-  const problems = items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0) + (state.readOnly ? 1 : 0);
+  const problems =
+    items.filter(isProblem).length + privileges.objects.reduce((n, o) => n + o.missing.length, 0) + (state.readOnly ? 1 : 0) + (poisonJobs?.queueCount ?? 0);
+  // A poison check that could not run (see poisonJobs.reason) is neither: what it did not read, it cannot judge.
   const warnings = items.filter(isWarning).length;
   return {
     ok: problems === 0 && warnings === 0,
@@ -131,6 +143,7 @@ export async function inspect(options: InspectOptions, remedies: Remedies = API_
     },
     tables,
     privileges,
+    poisonJobs,
   };
 }
 

@@ -178,7 +178,7 @@ function namesOfSchema(schema: AsyncmqSchemaTables, settings: AsyncmqSettings, l
     postgresCancelledJobsTableName: getTableConfig(cancelledJobs).name,
     ...(heartbeat ? { postgresWorkersHeartbeatTableName: getTableConfig(heartbeat).name } : {}),
     ...(jobsShape.schema ? { postgresSchema: jobsShape.schema } : {}),
-    postgresIndexes: jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_by_status`)
+    postgresIndexes: jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_by_priority`)
       ? 'asyncmq-0.9'
       : jobsShape.indexes.some((i) => i.name === `idx_${jobsShape.name}_dequeue`)
         ? 'queue'

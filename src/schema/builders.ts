@@ -6,6 +6,7 @@
  * (test/schema-size.test.ts holds both to the same tables). Kept apart so that an app that
  * imports one table of the entry bundles this file and drizzle-orm's column builders only.
  */
+import { sql } from 'drizzle-orm';
 import {
   boolean,
   doublePrecision,
@@ -35,29 +36,56 @@ export function indexProfileOf(version: SchemaVersion, profile: IndexProfile): I
 }
 
 /**
- * The jobs table's indexes in each profile (see the README's performance section for the
+ * AsyncMQ 0.9's own expressions, as `pg_get_expr()` prints them (the catalog check compares that
+ * text): the dequeue's ORDER BY, `COALESCE((jobs.data ->> 'priority')::int, 5)`, and the due
+ * delayed jobs' filter, `(data ->> 'delay_until')::float <= $3`. Postgres serves an ORDER BY or
+ * a range from an index only when the index holds that very expression.
+ */
+export const ASYNCMQ_PRIORITY_KEY = `COALESCE(((data ->> 'priority'::text))::integer, 5)`;
+export const ASYNCMQ_DELAY_UNTIL_KEY = `((data ->> 'delay_until'::text))::double precision`;
+
+/**
+ * The jobs table's indexes in each profile (see docs/performance.md for the plans and the
  * measurements behind them).
  *
- * None of them holds an expression on `data`: AsyncMQ 0.9 orders its dequeue by
- * `COALESCE((data ->> 'priority')::int, 5)` and finds due delayed jobs by
- * `(data ->> 'delay_until')::float`, and an index on either cast would make Postgres reject
- * every job whose priority or delay is not a well-formed number, a job AsyncMQ stores without
- * it; a guarded cast is another expression, which the planner never matches to AsyncMQ's own.
- * An index on `data` would also turn every heartbeat (an update of `data` alone) from a HOT
- * update into one that writes every index.
+ * `asyncmq-0.9` indexes AsyncMQ 0.9's own casts of `data`. Postgres computes the dequeue's
+ * ordering key for every waiting job of the queue, and the due delayed jobs' cast for every
+ * delayed job of the queue, index or not: so one job whose priority or delay AsyncMQ's cast
+ * cannot read (`"high"`, `2.5`, `"tomorrow"`) already makes every dequeue, or every scan of due
+ * jobs, of its queue fail, for every worker, until someone removes it. The index moves that
+ * failure to the one write that stores the job: its producer gets the cast's error
+ * (`invalid input syntax for type integer: "high"`) and the queue keeps running. A guarded
+ * cast would store such a job, but it is another expression, which the planner never matches
+ * to AsyncMQ's. What it costs: every update of `data` (AsyncMQ's heartbeats) changes an indexed
+ * expression, so none of them is HOT any more, and each writes every index of the table.
+ * Existing rows the casts cannot read are found before the index is built
+ * (src/catalog/poison.ts), and the build is refused while they remain.
  */
-function jobsIndexes(t: { queueName: PgColumn; status: PgColumn; delayUntil: PgColumn; createdAt: PgColumn }, J: string, version: SchemaVersion, profile: IndexProfile) {
+function jobsIndexes(
+  t: { queueName: PgColumn; status: PgColumn; delayUntil: PgColumn; createdAt: PgColumn },
+  J: string,
+  version: SchemaVersion,
+  profile: IndexProfile,
+) {
   switch (indexProfileOf(version, profile)) {
     case 'asyncmq-0.9':
-      // One index for every statement of AsyncMQ 0.9 that filters on the status: the dequeue
-      // and the counts (status and queue), the due delayed jobs (the same, with the time in
-      // the JSON), the stalled check (status alone, across queues). With the status first the
-      // last one needs no index of its own; AsyncMQ's own three serve nothing the unique key
-      // (queue_name, job_id) and this one do not. No partial index: AsyncMQ binds the status
-      // as a parameter, and behind a pooler that shares prepared statements (or under
-      // plan_cache_mode = force_generic_plan) a plan cannot use an index whose predicate
-      // names a status.
-      return [index(`idx_${J}_by_status`).on(t.status, t.queueName, t.createdAt)];
+      // No partial index: AsyncMQ binds the status as a parameter ($2 = 'waiting'), and under
+      // a generic plan (plan_cache_mode = force_generic_plan, a pooler sharing prepared
+      // statements) a plan cannot use an index whose predicate names a status. So the status
+      // is the first key instead, which also serves the statements that filter on it alone
+      // (the stalled check, across queues) or with the queue (the counts, list_jobs, the
+      // purge of cancelled jobs). And an index over every row refuses a job that cannot be
+      // cast whatever its status: a delayed job whose priority is "high" is refused when it
+      // is enqueued, not when promote_due_delayed makes it waiting (which would fail the
+      // promotion of every due job of its queue).
+      return [
+        // The dequeue: (status, queue) equal, then AsyncMQ's ORDER BY, so it reads one entry.
+        index(`idx_${J}_by_priority`).on(t.status, t.queueName, sql.raw(ASYNCMQ_PRIORITY_KEY), t.createdAt),
+        // pop_due_delayed and promote_due_delayed: (status, queue) equal, then the due time as
+        // a range, so they read the due jobs alone. Outer parentheses: drizzle-kit writes an
+        // expression key as it is given, and a cast must stand in parentheses there.
+        index(`idx_${J}_by_delay`).on(t.status, t.queueName, sql.raw(`(${ASYNCMQ_DELAY_UNTIL_KEY})`)),
+      ];
     case 'queue':
     case 'seed':
       return [

@@ -13,7 +13,7 @@
 import { is, SQL } from 'drizzle-orm';
 import { getTableConfig, IndexedColumn, PgDialect, PgTable, type PgColumn } from 'drizzle-orm/pg-core';
 import { AsyncmqPostgresError } from '../errors.js';
-import { catalogQualified, catalogType, normalizeSql } from './sql-text.js';
+import { catalogQualified, catalogType, normalizeSql, withoutOuterParentheses } from './sql-text.js';
 import { byteLength, describeSetting, MAX_IDENTIFIER_BYTES, type AsyncmqSettings } from '../config/settings.js';
 
 export interface ColumnShape {
@@ -183,7 +183,8 @@ export function describeTable(table: PgTable, namespace?: string): TableShape {
       unique,
       method: method ?? 'btree',
       keys: keys.map((key): IndexKey => {
-        if (is(key, SQL)) return { expression: expressionText(key, refuse) };
+        // Parentheses around the whole key are how it must be written for drizzle-kit, not part of it.
+        if (is(key, SQL)) return { expression: withoutOuterParentheses(expressionText(key, refuse)) };
         if (!is(key, IndexedColumn) || typeof key.name !== 'string') return refuse('a key is neither a column nor SQL');
         const options = key.indexConfig ?? {};
         return {

@@ -37,6 +37,39 @@ export function normalizeSql(sql: string): string {
   return out;
 }
 
+/**
+ * An expression without the parentheses that enclose the whole of it, as many layers as there
+ * are: `((a)::int)` → `(a)::int`, while `(a) + (b)` stays. Written around an index key, they
+ * change nothing in what Postgres stores, and `pg_get_indexdef()` prints the key without them.
+ */
+export function withoutOuterParentheses(sql: string): string {
+  let text = sql.trim();
+  while (text.startsWith('(') && closingOf(text, 0) === text.length - 1) text = text.slice(1, -1).trim();
+  return text;
+}
+
+/** Where the parenthesis opened at `open` closes, string literals and quoted names skipped; -1 if never. */
+function closingOf(sql: string, open: number): number {
+  let depth = 0;
+  let i = open;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c === "'") {
+      i = literalEnd(sql, i);
+      continue;
+    }
+    if (c === '"') {
+      const end = sql.indexOf('"', i + 1);
+      i = end < 0 ? sql.length : end + 1;
+      continue;
+    }
+    if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i;
+    i++;
+  }
+  return -1;
+}
+
 function literalEnd(sql: string, start: number): number {
   let i = start + 1;
   while (i < sql.length) {

@@ -29,7 +29,7 @@ import { PAUSED_QUEUES_TABLE_NAME, resolveNames, type AsyncmqNames } from '../co
 import { compareVersions, type SchemaVersion } from '../config/versions.js';
 
 export { ASYNCMQ_JOB_STATUSES, type AsyncmqJobRecord, type AsyncmqJobStatus, type AsyncmqRepeatableDefinition } from './records.js';
-export { indexProfileOf } from './builders.js';
+export { ASYNCMQ_DELAY_UNTIL_KEY, ASYNCMQ_PRIORITY_KEY, indexProfileOf } from './builders.js';
 
 /**
  * The tables' types, spelled in terms of drizzle-orm's own public generics (`pgTable`, the column

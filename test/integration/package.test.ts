@@ -21,7 +21,7 @@ let tarball: string;
 
 before(async () => {
   work = await testTmp('asyncmq-packed-');
-  ({ tarball, files } = pack(work));
+  ({ tarball, files } = await pack(work));
   for (const example of Object.values(EXAMPLES)) {
     apps.push(await setUpApp(work, example, (target) => {
       execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1']);

@@ -30,7 +30,7 @@ test('the README quick start works as written in an empty directory, with the re
   assert.deepEqual(blocks.map((b) => b.language), ['sh', 'sh', 'ts', 'sh'], 'the quick start: set-up, install, app.ts, run');
   const db = await createDatabase();
   const work = await testTmp('asyncmq-quickstart-');
-  const { tarball } = pack(work);
+  const { tarball } = await pack(work);
   const app = join(work, 'app');
   mkdirSync(app);
   const env: NodeJS.ProcessEnv = { ...process.env, ASYNCMQ_POSTGRES_BACKEND_URL: db.url, npm_config_audit: 'false', npm_config_fund: 'false' };

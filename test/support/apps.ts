@@ -38,12 +38,14 @@ export async function setUpApp(work: string, example: string, install: (target: 
 }
 
 /**
- * The package as npm would ship it: built, then `npm pack`ed into `work`. Returns the tarball's
- * path and the files it holds.
+ * The package as npm would ship it, `npm pack`ed into `work` from a build of its own (never the
+ * checkout's dist/, which another test file may be building at the same time). Returns the
+ * tarball's path and the files it holds.
  */
-export function pack(work: string): { tarball: string; files: string[] } {
-  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'pipe' });
-  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
+export async function pack(work: string): Promise<{ tarball: string; files: string[] }> {
+  const stage = join(work, 'stage');
+  await installBuilt(work, stage);
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: stage, encoding: 'utf8' }));
   return { tarball: join(work, packed.filename), files: packed.files.map((f: { path: string }) => f.path) };
 }
 
@@ -51,7 +53,7 @@ export function pack(work: string): { tarball: string; files: string[] } {
 export async function installBuilt(work: string, target: string): Promise<void> {
   const out = join(work, 'build');
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', out], { stdio: 'pipe' });
-  for (const entry of ['package.json', 'drizzle', 'LICENSE', 'README.md']) await cp(join(root, entry), join(target, entry), { recursive: true });
+  for (const entry of ['package.json', 'drizzle', 'drizzle-1.0', 'LICENSE', 'README.md']) await cp(join(root, entry), join(target, entry), { recursive: true });
   await cp(out, join(target, 'dist'), { recursive: true });
 }
 
