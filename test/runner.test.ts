@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -28,9 +30,22 @@ function run(env: Record<string, string>, onMade: (dir: string, pid: number) => 
     }
   });
   child.stderr.on('data', (d: Buffer) => void (output += d));
-  return new Promise<{ code: number | null; output: string; made: string | undefined }>((resolve) =>
-    child.on('close', (code) => resolve({ code, output, made })),
+  return new Promise<{ code: number | null; output: string; made: string | undefined; left: string[] }>((resolve) =>
+    child.on('close', (code) => resolve({ code, output, made, left: runDirsOf(child.pid!) })),
   );
+}
+
+/** The run directories (test/run.ts) that the runner of process `pid` left in the temp directory. */
+function runDirsOf(pid: number): string[] {
+  return readdirSync(tmpdir())
+    .filter((name) => name.startsWith('asyncmq-test-'))
+    .filter((name) => {
+      try {
+        return readFileSync(join(tmpdir(), name, 'pid'), 'utf8') === String(pid);
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** Whether a process whose command line holds `text` is running. */
@@ -39,19 +54,22 @@ function running(text: string): boolean {
 }
 
 test('a file that never finishes ends the run at the hang bound, with nothing left behind', async () => {
-  const { code, output, made } = await run({ ASYNCMQ_TEST_HANG_MS: '4000' });
+  // Four seconds of silence: on a loaded machine the file may not even have started by then,
+  // which is a hang by the same rule, and ends the same way.
+  const { code, output, made, left } = await run({ ASYNCMQ_TEST_HANG_MS: '4000' });
   assert.equal(code, 1, output);
   assert.match(output, /no test reported anything for .* minutes: a hang; ending the run/);
-  assert.ok(made, output);
-  assert.equal(existsSync(made), false, `${made} is gone`);
+  assert.deepEqual(left, [], 'the run directory is gone');
+  if (made) assert.equal(existsSync(made), false, `${made} is gone`);
   assert.equal(running(hangs), false, 'the file\'s process is gone');
 });
 
 test('SIGINT and SIGTERM stop the run and its files, with nothing left behind', async () => {
   for (const [signal, exit] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    const { code, output, made } = await run({}, (_dir, pid) => process.kill(pid, signal));
+    const { code, output, made, left } = await run({}, (_dir, pid) => process.kill(pid, signal));
     assert.equal(code, exit, `${signal}: ${output}`);
     assert.ok(made, output);
+    assert.deepEqual(left, [], `${signal}: the run directory is gone`);
     assert.equal(existsSync(made), false, `${signal}: ${made} is gone`);
     assert.equal(running(hangs), false, `${signal}: the file's process is gone`);
   }
