@@ -95,6 +95,12 @@ const SEED_DRIFTS: Record<string, string> = {
   'an ALSO rule on DELETE': 'create rule r as on delete to asyncmq_cancelled_jobs do also notify asyncmq',
   'a disabled rule': 'create rule r as on insert to asyncmq_jobs do instead nothing; alter table asyncmq_jobs disable rule r',
   'an UNLOGGED table': 'alter table asyncmq_repeatables set unlogged',
+  // Another schema's objects, under names that print as the schema's where that schema comes
+  // first in the search_path: the check must not take them for pg_catalog's.
+  "a default from another schema's now()": `create schema evil; create function evil.now() returns timestamp language sql as 'select pg_catalog.now()::timestamp';
+    alter table asyncmq_jobs alter column created_at set default evil.now(); set local search_path = public, evil, pg_catalog`,
+  "a column of another schema's jsonb": `create schema evil; create domain evil.jsonb as pg_catalog.jsonb;
+    alter table asyncmq_jobs alter column data type evil.jsonb; set local search_path = public, evil, pg_catalog`,
 };
 
 test('the fast path falls back on every planted drift, and the full comparison reports each', async () => {

@@ -21,7 +21,7 @@ function tableInShape(shape: TableShape, state: CatalogState): boolean {
   const table = state.tables.find((t) => t.name === shape.name);
   if (!table || table.kind !== 'r') return false;
   // What the schema never has, and the full comparison judges one by one.
-  if (table.persistence !== 'p' || table.rowSecurity.enabled || table.triggers.length > 0 || table.rules.length > 0) return false;
+  if (table.persistence !== 'p' || table.rowSecurity.enabled || table.hasTriggers || table.hasRules) return false;
   return columnsInShape(shape, table, state.namespace) && constraintsInShape(shape, table) && indexesInShape(shape, table);
 }
 

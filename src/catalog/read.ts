@@ -61,8 +61,15 @@ export interface CatalogTable {
   columns: CatalogColumn[];
   constraints: { name: string; definition: string }[];
   indexes: CatalogIndex[];
-  /** Triggers of the table's own (not those behind a foreign key or a constraint trigger, which are constraints). */
+  /**
+   * Triggers of the table's own (not those behind a foreign key or a constraint trigger, which
+   * are constraints); empty in the startup's check, which reads `hasTriggers` only.
+   */
   triggers: CatalogTrigger[];
+  /** `pg_class.relhastriggers`: the table has, or had, triggers of any kind (a foreign key's too). */
+  hasTriggers: boolean;
+  /** `pg_class.relhasrules`: the table has rules. */
+  hasRules: boolean;
   /** Rewrite rules (a view's `_RETURN` aside). */
   rules: CatalogRule[];
 }
@@ -181,7 +188,7 @@ interface Branch {
 function readPlan(
   namespace: string | null,
   tables: readonly string[],
-  options: { names: boolean; relations: readonly string[] | undefined; role: string | undefined },
+  options: { names: boolean; relations: readonly string[] | undefined; role: string | undefined; check: boolean },
 ): { sql: string; branches: Branch[] } {
   const ns = namespace === null ? 'pg_catalog.current_schema()' : literal(namespace);
   const ours = (expr: string) => inQuery(expr, 'select oid from ours');
@@ -199,8 +206,10 @@ function readPlan(
         ['in_recovery', 'pg_catalog.pg_is_in_recovery()', 'bool'],
         ['transaction_read_only', setting('transaction_read_only'), 'text'],
         ['default_read_only', setting('default_transaction_read_only'), 'text'],
-        ['read_only_source', `(select s.source from pg_catalog.pg_settings s where s.name ${EQ} 'default_transaction_read_only')`, 'text'],
-        ['role', '(select w.rolname from who w)', 'text'],
+        // Where it is set, and whose row-level security: the full read's, for its reports; the
+        // startup's check needs neither (a read-only database is read again in full to refuse it).
+        ['read_only_source', options.check ? 'null' : `(select s.source from pg_catalog.pg_settings s where s.name ${EQ} 'default_transaction_read_only')`, 'text'],
+        ['role', options.check ? 'null' : '(select w.rolname from who w)', 'text'],
       ],
       from: '',
     },
@@ -213,10 +222,14 @@ function readPlan(
         ['persistence', 'c.relpersistence', 'text'],
         ['rls', 'c.relrowsecurity', 'bool'],
         ['rls_forced', 'c.relforcerowsecurity', 'bool'],
-        ['policies', `(select pg_catalog.count(*) from pg_catalog.pg_policy p where p.polrelid ${EQ} c.oid)`, 'int'],
+        ['policies', options.check ? 'null' : `(select pg_catalog.count(*) from pg_catalog.pg_policy p where p.polrelid ${EQ} c.oid)`, 'int'],
         // As Postgres decides it (check_enable_rls): BYPASSRLS (a superuser has it), or the
         // owner's privileges (membership that inherits) on a table that does not force it.
-        ['rls_bypassed', `(select w.bypass or (pg_catalog.pg_has_role(w.oid, c.relowner, 'USAGE') and not c.relforcerowsecurity) from who w)`, 'bool'],
+        ['rls_bypassed', options.check ? 'null' : `(select w.bypass or (pg_catalog.pg_has_role(w.oid, c.relowner, 'USAGE') and not c.relforcerowsecurity) from who w)`, 'bool'],
+        // Whether the table has (or had) triggers or rules at all: the startup's check reads no
+        // more than that, and falls back to the full read, which reads them one by one.
+        ['has_triggers', 'c.relhastriggers', 'bool'],
+        ['has_rules', 'c.relhasrules', 'bool'],
       ],
       from: `from pg_catalog.pg_class c where ${ours('c.oid')}`,
     },
@@ -230,25 +243,36 @@ function readPlan(
         ['typmod', 'a.atttypmod', 'int'],
         ['collation', 'a.attcollation', 'int'],
         ['type', 'pg_catalog.format_type(a.atttypid, a.atttypmod)', 'text'],
-        ['type_schema', typeSchema('a.atttypid'), 'text'],
+        // The startup's check only needs to know that the type is one initdb made (an oid below
+        // FirstNormalObjectId, 16384: pg_catalog's, or information_schema's, none of which bears
+        // a name of the schema's); anything else reads as a type of unknown schema.
+        ['type_schema', options.check ? `case when a.atttypid ${op('<')} 16384 then 'pg_catalog' end` : typeSchema('a.atttypid'), 'text'],
         ['not_null', 'a.attnotnull', 'bool'],
         ['identity', 'a.attidentity', 'text'],
         // A default cannot refer to columns, so it deparses without its table (and no lock);
         // a generated column's expression does, and comes as its tree.
         ['default', `case when a.attgenerated ${EQ} '' then pg_catalog.pg_get_expr(d.adbin, 0) end`, 'text'],
-        // pg_catalog's objects are pinned and leave no pg_depend row: one there means the default
-        // calls a function, operator or type of some other schema (a sequence is a relation).
-        ['default_foreign', `exists (select from pg_catalog.pg_depend x where x.classid ${EQ} 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-          and x.objid ${EQ} d.oid and x.refclassid ${op('<>')} 'pg_catalog.pg_class'::pg_catalog.regclass)`, 'bool'],
+        // The default's tree, only to tell which functions, operators and types it names (see
+        // `namesOnlyInitdbObjects`): pg_get_expr() prints another schema's `now()` as `now()`
+        // where that schema comes first in the search_path.
+        ['default_tree', `case when a.attgenerated ${EQ} '' then ${text('d.adbin')} end`, 'text'],
         ['generated', `case when a.attgenerated ${op('<>')} '' then ${text('d.adbin')} end`, 'text'],
         // A collation other than the type's default, as pg_get_indexdef() names one: qualified
         // unless it is pg_catalog's.
-        ['collation_name', `case when a.attcollation ${op('<>')} (select ct.typcollation from pg_catalog.pg_type ct where ct.oid ${EQ} a.atttypid) then
+        // The startup's check only tells the default (0 for a type without collation, 100 the
+        // database's default) from any other, which sends it to the full read.
+        [
+          'collation_name',
+          options.check
+            ? `case when a.attcollation ${op('<>')} all (array[0, 100]::pg_catalog.oid[]) then '(not the default)' end`
+            : `case when a.attcollation ${op('<>')} (select ct.typcollation from pg_catalog.pg_type ct where ct.oid ${EQ} a.atttypid) then
           (select case when cn.nspname ${EQ} 'pg_catalog' then '' else pg_catalog.quote_ident(cn.nspname) ${CAT} '.' end ${CAT} pg_catalog.quote_ident(co.collname)
-            from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid ${EQ} co.collnamespace where co.oid ${EQ} a.attcollation) end`, 'text'],
+            from pg_catalog.pg_collation co join pg_catalog.pg_namespace cn on cn.oid ${EQ} co.collnamespace where co.oid ${EQ} a.attcollation) end`,
+          'text',
+        ],
         // Postgres 12 and later (before, every collation is deterministic); read as the index's
         // nulls_not_distinct is, so that the statement runs where the column is not.
-        ['collation_deterministic', `(select pg_catalog.to_jsonb(co) ${op('->>')} 'collisdeterministic' from pg_catalog.pg_collation co where co.oid ${EQ} a.attcollation)`, 'bool'],
+        ['collation_deterministic', options.check ? 'null' : `(select pg_catalog.to_jsonb(co) ${op('->>')} 'collisdeterministic' from pg_catalog.pg_collation co where co.oid ${EQ} a.attcollation)`, 'bool'],
       ],
       from: `from pg_catalog.pg_attribute a left join pg_catalog.pg_attrdef d on d.adrelid ${EQ} a.attrelid and d.adnum ${EQ} a.attnum
         where ${ours('a.attrelid')} and a.attnum ${op('>')} 0 and not a.attisdropped`,
@@ -289,34 +313,39 @@ function readPlan(
       from: `from pg_catalog.pg_index i join pg_catalog.pg_class ic on ic.oid ${EQ} i.indexrelid
         join pg_catalog.pg_am am on am.oid ${EQ} ic.relam where ${ours('i.indrelid')}`,
     },
-    {
-      part: 'triggers',
-      // Not those Postgres makes for a foreign key, nor constraint triggers: both are constraints.
-      columns: [
-        ['rel', 'g.tgrelid', 'int'],
-        ['name', 'g.tgname', 'text'],
-        ['type', 'g.tgtype', 'int'],
-        ['enabled', 'g.tgenabled', 'text'],
-        ['update_of', 'g.tgattr', 'text'],
-        ['conditional', 'g.tgqual is not null', 'bool'],
-        ['function', `(select pg_catalog.quote_ident(fn.nspname) ${CAT} '.' ${CAT} pg_catalog.quote_ident(f.proname)
-          from pg_catalog.pg_proc f join pg_catalog.pg_namespace fn on fn.oid ${EQ} f.pronamespace where f.oid ${EQ} g.tgfoid)`, 'text'],
-      ],
-      from: `from pg_catalog.pg_trigger g where ${ours('g.tgrelid')} and not g.tgisinternal and g.tgconstraint ${EQ} 0::pg_catalog.oid`,
-    },
-    {
-      part: 'rules',
-      columns: [
-        ['rel', 'w.ev_class', 'int'],
-        ['name', 'w.rulename', 'text'],
-        ['event', 'w.ev_type', 'text'],
-        ['instead', 'w.is_instead', 'bool'],
-        ['enabled', 'w.ev_enabled', 'text'],
-        ['conditional', `${text('w.ev_qual')} ${op('<>')} '<>'`, 'bool'],
-      ],
-      // A view's own rule is its definition; a table has none.
-      from: `from pg_catalog.pg_rewrite w where ${ours('w.ev_class')} and w.rulename ${op('<>')} '_RETURN'`,
-    },
+    // The triggers and rules one by one: the full read's (the startup's check reads pg_class's flags).
+    ...(options.check
+      ? []
+      : ([
+        {
+          part: 'triggers',
+          // Not those Postgres makes for a foreign key, nor constraint triggers: both are constraints.
+          columns: [
+            ['rel', 'g.tgrelid', 'int'],
+            ['name', 'g.tgname', 'text'],
+            ['type', 'g.tgtype', 'int'],
+            ['enabled', 'g.tgenabled', 'text'],
+            ['update_of', 'g.tgattr', 'text'],
+            ['conditional', 'g.tgqual is not null', 'bool'],
+            ['function', `(select pg_catalog.quote_ident(fn.nspname) ${CAT} '.' ${CAT} pg_catalog.quote_ident(f.proname)
+              from pg_catalog.pg_proc f join pg_catalog.pg_namespace fn on fn.oid ${EQ} f.pronamespace where f.oid ${EQ} g.tgfoid)`, 'text'],
+          ],
+          from: `from pg_catalog.pg_trigger g where ${ours('g.tgrelid')} and not g.tgisinternal and g.tgconstraint ${EQ} 0::pg_catalog.oid`,
+        },
+        {
+          part: 'rules',
+          columns: [
+            ['rel', 'w.ev_class', 'int'],
+            ['name', 'w.rulename', 'text'],
+            ['event', 'w.ev_type', 'text'],
+            ['instead', 'w.is_instead', 'bool'],
+            ['enabled', 'w.ev_enabled', 'text'],
+            ['conditional', `${text('w.ev_qual')} ${op('<>')} '<>'`, 'bool'],
+          ],
+          // A view's own rule is its definition; a table has none.
+          from: `from pg_catalog.pg_rewrite w where ${ours('w.ev_class')} and w.rulename ${op('<>')} '_RETURN'`,
+        },
+        ] satisfies Branch[])),
     {
       part: 'opclasses',
       columns: [
@@ -428,8 +457,8 @@ function readPlan(
   const width = Math.max(...branches.map((b) => b.columns.length));
   const ctes = [
     // The role AsyncMQ runs as, for row-level security: the one named, or the session's.
-    `who as (select r.oid, r.rolname, r.rolsuper or r.rolbypassrls as bypass from pg_catalog.pg_roles r
-      where r.rolname ${EQ} ${options.role === undefined ? 'current_user' : literal(options.role)})`,
+    ...(options.check ? [] : [`who as (select r.oid, r.rolname, r.rolsuper or r.rolbypassrls as bypass from pg_catalog.pg_roles r
+      where r.rolname ${EQ} ${options.role === undefined ? 'current_user' : literal(options.role)})`]),
     // By name in the catalogs, not to_regclass(): that needs USAGE on the namespace, which a
     // role status reports on may lack; the catalogs are readable by every role.
     `ours as (select c.oid from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid ${EQ} c.relnamespace
@@ -530,6 +559,7 @@ export async function readCatalog(
     names: options.detail !== 'check' || trees,
     relations: options.relations ? shapes.flatMap((shape) => relationNames(shape).slice(1)) : undefined,
     role: options.role,
+    check: options.detail === 'check',
   });
   return assemble(rowsByPart((await sql.unsafe(plan.sql)) as unknown as unknown[][], plan.branches));
 }
@@ -541,7 +571,21 @@ export async function readCatalog(
  */
 function typeName(printed: string, schema: string | null): string {
   if (schema === 'pg_catalog') return printed.startsWith('pg_catalog.') ? printed.slice('pg_catalog.'.length) : printed;
-  return schema === null || printed.includes('.') ? printed : `${pgIdent(schema)}.${printed}`;
+  // Not read (the startup's check, for a type initdb did not make): a name no schema has.
+  if (schema === null) return `${printed} (of a schema not read)`;
+  return printed.includes('.') ? printed : `${pgIdent(schema)}.${printed}`;
+}
+
+/**
+ * Whether a default's stored tree names only functions, operators and types that initdb made
+ * (oids below FirstNormalObjectId, 16384): pg_catalog's, which pg_get_expr() prints as the
+ * schema's own defaults are written. Any other (`evil.now()`, printed `now()` where `evil` comes
+ * first in the search_path) makes the default read as unreadable.
+ */
+function namesOnlyInitdbObjects(tree: unknown): boolean {
+  if (typeof tree !== 'string') return true;
+  const fields = new Set<string>(Object.values(TREE_OID_FIELDS).flat());
+  return [...tree.matchAll(/:(\w+) (\d+)/g)].every(([, field, oid]) => !fields.has(field!) || Number(oid) < 16_384);
 }
 
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
@@ -631,13 +675,15 @@ function assemble(rows: Partial<Record<Part, Row[]>>): CatalogState {
       oid,
       kind: t.kind as string,
       persistence: t.persistence as string,
+      hasTriggers: t.has_triggers === true,
+      hasRules: t.has_rules === true,
       rowSecurity: { enabled: t.rls === true, forced: t.rls_forced === true, policies: (t.policies as number) ?? 0, bypassed: (t.rls_bypassed as boolean | null) ?? null },
       columns: columnsOf.map((c) => ({
         name: c.name as string,
         type: typeName(c.type as string, c.type_schema as string),
         ...(typeof c.collation_name === 'string' ? { collation: { name: c.collation_name, deterministic: c.collation_deterministic !== false } } : {}),
         notNull: c.not_null as boolean,
-        default: c.default === null ? null : c.default_foreign ? `(${UNREADABLE_EXPRESSION})` : withoutCatalogQualifier(c.default as string),
+        default: c.default === null ? null : namesOnlyInitdbObjects(c.default_tree) ? withoutCatalogQualifier(c.default as string) : `(${UNREADABLE_EXPRESSION})`,
         identity: (c.identity as string) ?? '',
         ...(c.generated ? { generated: printed(c.generated as string) } : {}),
       })),

@@ -299,8 +299,9 @@ export async function install(
   const { shapes } = backend;
   // The restart's case: the tables exactly in shape, told by one read of the configured tables.
   const check = await run('reading the catalog', () => readCatalog(sql, shapes, { detail: 'check' }));
-  // Before anything, even the no-op: an app pointed at a standby learns it at startup, not at its first enqueue.
-  refuseReadOnly(check);
+  // Before anything, even the no-op: an app pointed at a standby learns it at startup, not at its
+  // first enqueue. The check does not read where a setting comes from; the refusal says, so it reads again.
+  if (check.readOnly) refuseReadOnly(await run('reading the catalog', () => readBackendCatalog(sql, backend)));
   if (exactlyInShape(shapes, check)) return { action: 'install', namespace: check.namespace!, created: [], dropped: [], pendingIndexes: [] };
 
   const read = (relations: boolean) => run('reading the catalog', () => readBackendCatalog(sql, backend, { relations }));
