@@ -31,6 +31,31 @@ before(async () => {
 
 after(() => rm(work, { recursive: true, force: true }));
 
+
+/**
+ * The static import graph of the packed package from `entries` (its files, `.js` or `.d.ts`):
+ * every file of the package it reaches, and the packages outside it that it imports (Node's own
+ * modules by their `node:` names).
+ */
+async function importGraph(...entries: string[]): Promise<{ seen: Set<string>; outside: Set<string> }> {
+  const dist = join(apps[0]!, 'node_modules/asyncmq-postgres/dist');
+  const seen = new Set<string>();
+  const outside = new Set<string>();
+  const visit = async (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = await readFile(join(dist, file), 'utf8');
+    for (const [, from, bare] of code.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]/gm)) {
+      const spec = from ?? bare;
+      if (!spec) continue;
+      if (spec.startsWith('./') || spec.startsWith('../')) await visit(join(file, '..', spec).replace(/\.js$/, file.endsWith('.d.ts') ? '.d.ts' : '.js'));
+      else outside.add(spec.startsWith('node:') ? spec : spec.split('/')[0]!);
+    }
+  };
+  for (const entry of entries) await visit(entry);
+  return { seen, outside };
+}
+
 test('the tarball holds the built code, drizzle/, the license and the bin, and no sources or tests', () => {
   for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/schema.js', 'dist/schema.d.ts', 'dist/bin.js', 'drizzle/0.1/0000_init.sql', 'drizzle/0.9/0000_init.sql', 'drizzle/0.9/meta/_journal.json', 'LICENSE', 'package.json']) {
     assert.ok(files.includes(file), `${file} is packed`);
@@ -57,42 +82,16 @@ test('the schema entry loads under require() and imports neither postgres.js nor
   assert.match(loaded.stdout, /asyncmq01,asyncmq02,asyncmq08,asyncmq09,asyncmqCancelledJobs,asyncmqJobs,asyncmqRelations,asyncmqRelationsPart,asyncmqRepeatables,createAsyncmqSchema/);
 
   // Walk the entry's import graph inside the package: only drizzle-orm leaves it.
-  const dist = join(apps[0]!, 'node_modules/asyncmq-postgres/dist');
-  const seen = new Set<string>();
-  const outside = new Set<string>();
-  const visit = async (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const code = await readFile(join(dist, file), 'utf8');
-    for (const [, spec] of code.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
-      if (spec!.startsWith('./') || spec!.startsWith('../')) await visit(join(file, '..', spec!));
-      else outside.add(spec!.split('/')[0]!);
-    }
-  };
-  await visit('schema.js');
+  const { seen, outside } = await importGraph('schema.js');
   assert.ok(seen.size >= 4, `followed ${[...seen].join(', ')}`);
   assert.deepEqual([...outside], ['drizzle-orm']);
 });
 
 test('without postgres.js installed: nothing loads it until a URL is used; the app\'s PGlite works through db; a URL and the CLI ask for it', async () => {
   // The static import graph of the main entry and of its declarations leaves the package only for drizzle-orm.
-  const dist = join(apps[0]!, 'node_modules/asyncmq-postgres/dist');
-  const outside = new Set<string>();
-  const seen = new Set<string>();
-  const visit = async (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const code = await readFile(join(dist, file), 'utf8');
-    for (const [, spec] of code.matchAll(/(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|^import\s*['"]([^'"]+)['"]/gm)) {
-      if (!spec) continue;
-      if (spec.startsWith('./') || spec.startsWith('../')) await visit(join(file, '..', spec).replace(/\.js$/, file.endsWith('.d.ts') ? '.d.ts' : '.js'));
-      else if (!spec.startsWith('node:')) outside.add(spec.split('/')[0]!);
-    }
-  };
-  await visit('index.js');
-  await visit('index.d.ts');
+  const { seen, outside } = await importGraph('index.js', 'index.d.ts');
   assert.ok(seen.has('connection/drivers/postgres-js.js') && seen.has('connection/drivers/types.d.ts'), [...seen].join(', '));
-  assert.deepEqual([...outside], ['drizzle-orm']);
+  assert.deepEqual([...outside].filter((name) => !name.startsWith('node:')), ['drizzle-orm']);
 
   // An app with drizzle-orm and PGlite only.
   const bare = await testTmp('asyncmq-no-postgres-');
