@@ -44,15 +44,7 @@ export {
   type PoolOptions,
 } from './config/settings.js';
 export * from './schema/tables.js';
-export {
-  asyncmqRelations,
-  asyncmqRelationsPart,
-  type AsyncmqLegacyRelations,
-  type AsyncmqRelationKeys,
-  type AsyncmqRelations,
-  type AsyncmqRelationsPart,
-  type AsyncmqRelationTables,
-} from './schema/relations.js';
+export * from './schema/relations.js';
 export { renderDrizzleKitUpgradeSql, type DrizzleKitUpgradeOptions } from './operations/upgrade/drizzle-kit.js';
 export {
   createAsyncmqProducer,

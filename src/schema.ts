@@ -45,14 +45,6 @@ export type AsyncmqRepeatable = typeof asyncmqRepeatables.$inferSelect;
 export type AsyncmqCancelledJob = typeof asyncmqCancelledJobs.$inferSelect;
 
 export * from './schema/tables.js';
-export {
-  asyncmqRelations,
-  asyncmqRelationsPart,
-  type AsyncmqLegacyRelations,
-  type AsyncmqRelationKeys,
-  type AsyncmqRelations,
-  type AsyncmqRelationsPart,
-  type AsyncmqRelationTables,
-} from './schema/relations.js';
+export * from './schema/relations.js';
 export { SCHEMA_VERSIONS, type SchemaVersion } from './config/versions.js';
 export type { AsyncmqNames, IndexProfile } from './config/settings.js';
