@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { main } from '../src/cli.js';
 import { installPostgresBackend } from '../src/index.js';
 import { lockKey } from '../src/operations/locking.js';
 import { createDatabase } from './support/db.js';
@@ -13,13 +12,8 @@ import { asyncmqInstallSql, seedInstallSql } from './support/seed.js';
 import { snapshot } from './support/snapshot.js';
 import { asyncmqDatabase, rows } from './support/versions.js';
 import { until } from './support/wait.js';
+import { runCli as run } from './support/cli.js';
 
-async function run(args: string[], env: Record<string, string | undefined> = {}, cwd?: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, ...(cwd ? { cwd } : {}) });
-  return { code, stdout, stderr };
-}
 
 /** The first line of install's and upgrade's output when nothing chose a schema version. */
 const DEFAULT_NOTE =

@@ -11,11 +11,11 @@ import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { main } from '../src/cli.js';
 import { createAsyncmqSchema, installPostgresBackend } from '../src/index.js';
 import { createDatabase } from './support/db.js';
 import { testTmp } from './support/tmp.js';
 import { asyncmqDatabase } from './support/versions.js';
+import { runCli } from './support/cli.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const schemaEntry = pathToFileURL(join(root, 'src/schema.ts')).href;
@@ -36,12 +36,7 @@ function app(name: string, files: Record<string, string>): string {
   return dir;
 }
 
-async function run(args: string[], cwd: string, env: Record<string, string | undefined> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, cwd });
-  return { code, stdout, stderr };
-}
+const run = (args: string[], cwd: string, env: Record<string, string | undefined> = {}) => runCli(args, env, cwd);
 
 const statements = async (args: string[], cwd: string, env: Record<string, string> = {}) => {
   const result = await run(['sql', '--json', ...args], cwd, env);

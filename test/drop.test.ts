@@ -6,18 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { main } from '../src/cli.js';
 import { installOrDropPostgresBackend } from '../src/index.js';
 import { createDatabase } from './support/db.js';
 import { snapshot } from './support/snapshot.js';
 import { rows } from './support/versions.js';
+import { runCli } from './support/cli.js';
 
-async function cli(args: string[], url: string) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ASYNCMQ_POSTGRES_BACKEND_URL: url } });
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], url: string) => runCli(args, { ASYNCMQ_POSTGRES_BACKEND_URL: url });
 
 test('two apps sharing the default tables beside their own jobs tables: dropping one keeps every table the other may use, with its rows', async () => {
   const db = await createDatabase();

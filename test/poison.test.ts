@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import postgres from 'postgres';
-import { main } from '../src/cli.js';
 import { checkPoisonJobs, readServerVersion, renderPoisonScan, unreadable, unreadableBefore16 } from '../src/catalog/poison.js';
 import { withPool } from '../src/connection/call.js';
 import { installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
@@ -23,16 +22,10 @@ import { HANG_MS } from './support/patience.js';
 import { queryable } from './support/queryable.js';
 import { createRole } from './support/roles.js';
 import { snapshot } from './support/snapshot.js';
+import { runCli as run } from './support/cli.js';
 
 const v09 = { postgresSchemaVersion: '0.9' } as const;
 
-/** The command, its output caught. */
-async function run(args: string[], env: Record<string, string | undefined>) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env });
-  return { code, stdout, stderr };
-}
 const profile09 = { postgresSchemaVersion: '0.9', postgresIndexes: 'asyncmq-0.9' } as const;
 type Cast = 'integer' | 'double precision';
 

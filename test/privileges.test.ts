@@ -4,19 +4,13 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { main } from '../src/cli.js';
 import { AsyncmqPostgresError, installOrDropPostgresBackend, inspectPostgresBackend } from '../src/index.js';
 import { runAsyncmqStatements } from './support/asyncmq.js';
 import { createDatabase } from './support/db.js';
 import { createRole } from './support/roles.js';
 import postgres from 'postgres';
+import { runCli as run } from './support/cli.js';
 
-async function run(args: string[], env: Record<string, string | undefined>) {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env });
-  return { code, stdout, stderr };
-}
 
 async function asRole<T>(url: string, body: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
