@@ -584,9 +584,11 @@ function typeName(printed: string, schema: string | null): string {
  */
 function namesOnlyInitdbObjects(tree: unknown): boolean {
   if (typeof tree !== 'string') return true;
-  const fields = new Set<string>(Object.values(TREE_OID_FIELDS).flat());
-  return [...tree.matchAll(/:(\w+) (\d+)/g)].every(([, field, oid]) => !fields.has(field!) || Number(oid) < 16_384);
+  return [...tree.matchAll(/:(\w+) (\d+)/g)].every(([, field, oid]) => !OID_FIELDS.has(field!) || Number(oid) < 16_384);
 }
+
+/** The fields of a stored tree that name a function, operator or type by oid. */
+const OID_FIELDS = new Set<string>(Object.values(TREE_OID_FIELDS).flat());
 
 const ints = (text: unknown): number[] => (typeof text === 'string' && text.trim() !== '' ? text.trim().split(/\s+/).map(Number) : []);
 
